@@ -1,0 +1,41 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+REGISTRY_PORT ?= 8000
+
+.PHONY: run test install migrate demo lint ci clean
+
+run: demo ## migrate, load the demo data if empty, serve the registry
+	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs"
+	$(PY) -m services.registry serve --host $(HOST) --port $(REGISTRY_PORT)
+
+test: demo ## same bootstrap, then the whole test suite
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Passerelles needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the declared dependencies change.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+migrate: install
+	$(PY) -m services.registry migrate
+
+demo: migrate
+	$(PY) -m services.registry load-demo --if-empty
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) data/passerelles.db data/passerelles.db-*

@@ -1,0 +1,1 @@
+"""Matching service: the graph read model and partner suggestions (see its own issue)."""

@@ -1,0 +1,138 @@
+"""/v1/actors: the directory of local authorities, associations and migrant organisations."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from services.registry import actors
+from services.registry.api.deps import (
+    IfMatch,
+    PageQuery,
+    SessionDep,
+    SettingsDep,
+    page_of,
+    send_etag,
+)
+from services.registry.db import commit
+from services.registry.models import Actor
+from services.registry.resources import get_live
+from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
+from services.registry.vocabulary import ActorKind, CountryCode, Level, ThemeCode
+from shared.errors import InvalidInput, problem_responses
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/actors", tags=["actors"])
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    reason = "west,south,east,north in decimal degrees, e.g. -5.2,41.3,9.6,51.1"
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError as error:
+        raise InvalidInput.on("bbox", reason, location="query") from error
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidInput.on("bbox", reason, location="query")
+    return west, south, east, north
+
+
+@router.get("", response_model=Page[ActorRead], responses=problem_responses(422))
+def list_actors(
+    request: Request,
+    session: SessionDep,
+    page: PageQuery,
+    kind: Annotated[list[ActorKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    level: Annotated[list[Level], Query()] = [],  # noqa: B006
+    country: Annotated[list[CountryCode], Query()] = [],  # noqa: B006
+    intervention_country: Annotated[
+        list[CountryCode], Query(description="Works in this country (ISO alpha-2).")
+    ] = [],  # noqa: B006
+    theme: Annotated[list[ThemeCode], Query(description="Has any of these themes.")] = [],  # noqa: B006
+    based_in_id: uuid.UUID | None = None,
+    origin_id: Annotated[
+        uuid.UUID | None, Query(description="Migrant organisations originating from this territory.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Words of the name, any case or accents.")
+    ] = None,
+    bbox: Annotated[
+        str | None, Query(description="west,south,east,north: actors located inside this box.")
+    ] = None,
+) -> Page[ActorRead]:
+    """List live actors, filtered for a directory or a map. Repeat a filter to allow several values."""
+    filters = actors.ActorFilters(
+        kind=kind,
+        level=level,
+        country=country,
+        intervention_country=intervention_country,
+        theme=theme,
+        based_in_id=based_in_id,
+        origin_id=origin_id,
+        q=q,
+        bbox=_bbox(bbox),
+    )
+    rows, next_cursor = actors.list_actors(session, filters, cursor=page.cursor, limit=page.limit)
+    return page_of(request, ActorRead, rows, next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActorDetail,
+    responses=problem_responses(400, 409, 422),
+)
+def create_actor(
+    body: ActorCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    not_duplicate: Annotated[
+        bool,
+        Query(description="Set after a 409 likely-duplicate if this really is another actor."),
+    ] = False,
+) -> ActorDetail:
+    """Register an actor. Identifiers must be unique; a near-identical name is a 409 to confirm."""
+    threshold = None if not_duplicate else settings.duplicate_name_threshold
+    actor = actors.create_actor(session, body, duplicate_threshold=threshold)
+    commit(session)
+    send_etag(response, actor)
+    response.headers["Location"] = f"/v1/actors/{actor.id}"
+    return ActorDetail.model_validate(actor)
+
+
+@router.get("/{actor_id}", response_model=ActorDetail, responses=problem_responses(404, 410))
+def read_actor(actor_id: uuid.UUID, session: SessionDep, response: Response) -> ActorDetail:
+    actor = get_live(session, Actor, actor_id)
+    send_etag(response, actor)
+    return ActorDetail.model_validate(actor)
+
+
+@router.patch(
+    "/{actor_id}", response_model=ActorDetail, responses=problem_responses(400, 404, 409, 410, 412, 422)
+)
+def update_actor(
+    actor_id: uuid.UUID,
+    body: ActorUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActorDetail:
+    """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
+    actor = actors.update_actor(session, actor_id, body, if_match=if_match)
+    commit(session)
+    send_etag(response, actor)
+    return ActorDetail.model_validate(actor)
+
+
+@router.delete(
+    "/{actor_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 409, 410, 412),
+)
+def delete_actor(actor_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None) -> Response:
+    """Soft-delete: the actor leaves listings, its tombstone stays for partners to learn of it."""
+    actors.delete_actor(session, actor_id, if_match=if_match)
+    commit(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,95 @@
+"""/v1/conventions: twinnings, decentralised cooperation agreements, partnerships, funding."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from services.registry import conventions
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.api.filters import FundedQuery
+from services.registry.db import commit
+from services.registry.models import Convention
+from services.registry.resources import get_live
+from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
+from services.registry.vocabulary import ConventionKind
+from shared.errors import problem_responses
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/conventions", tags=["conventions"])
+
+
+@router.get("", response_model=Page[ConventionRead], responses=problem_responses(422))
+def list_conventions(
+    request: Request,
+    session: SessionDep,
+    page: PageQuery,
+    filters: FundedQuery,
+    kind: Annotated[list[ConventionKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Page[ConventionRead]:
+    """List live conventions. `?actor=A&actor=B` answers "where do A and B work together?"."""
+    rows, next_cursor = conventions.list_conventions(
+        session, filters, kind, cursor=page.cursor, limit=page.limit
+    )
+    return page_of(request, ConventionRead, rows, next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConventionRead,
+    responses=problem_responses(400, 409, 422),
+)
+def create_convention(
+    body: ConventionCreate, session: SessionDep, response: Response
+) -> ConventionRead:
+    """Record a convention between at least two registered actors."""
+    convention = conventions.create_convention(session, body)
+    commit(session)
+    send_etag(response, convention)
+    response.headers["Location"] = f"/v1/conventions/{convention.id}"
+    return ConventionRead.model_validate(convention)
+
+
+@router.get(
+    "/{convention_id}", response_model=ConventionRead, responses=problem_responses(404, 410)
+)
+def read_convention(
+    convention_id: uuid.UUID, session: SessionDep, response: Response
+) -> ConventionRead:
+    convention = get_live(session, Convention, convention_id)
+    send_etag(response, convention)
+    return ConventionRead.model_validate(convention)
+
+
+@router.patch(
+    "/{convention_id}",
+    response_model=ConventionRead,
+    responses=problem_responses(400, 404, 409, 410, 412, 422),
+)
+def update_convention(
+    convention_id: uuid.UUID,
+    body: ConventionUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ConventionRead:
+    """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
+    convention = conventions.update_convention(session, convention_id, body, if_match=if_match)
+    commit(session)
+    send_etag(response, convention)
+    return ConventionRead.model_validate(convention)
+
+
+@router.delete(
+    "/{convention_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 410, 412),
+)
+def delete_convention(
+    convention_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Soft-delete: the convention leaves listings; its tombstone stays."""
+    conventions.delete_convention(session, convention_id, if_match=if_match)
+    commit(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

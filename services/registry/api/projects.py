@@ -1,0 +1,95 @@
+"""/v1/projects: concrete actions led by one actor with partners."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from services.registry import projects
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.api.filters import FundedQuery
+from services.registry.db import commit
+from services.registry.models import Project
+from services.registry.resources import get_live
+from services.registry.schemas import ProjectCreate, ProjectRead, ProjectUpdate
+from shared.errors import problem_responses
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+@router.get("", response_model=Page[ProjectRead], responses=problem_responses(422))
+def list_projects(
+    request: Request,
+    session: SessionDep,
+    page: PageQuery,
+    filters: FundedQuery,
+    convention_id: Annotated[uuid.UUID | None, Query(description="Under this convention.")] = None,
+    lead_id: Annotated[uuid.UUID | None, Query(description="Led by this actor.")] = None,
+) -> Page[ProjectRead]:
+    """List live projects. `?actor=A&actor=B`: projects in which A and B both take part."""
+    rows, next_cursor = projects.list_projects(
+        session, filters, convention_id, lead_id, cursor=page.cursor, limit=page.limit
+    )
+    return page_of(request, ProjectRead, rows, next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectRead,
+    responses=problem_responses(400, 409, 422),
+)
+def create_project(
+    body: ProjectCreate, session: SessionDep, response: Response
+) -> ProjectRead:
+    """Record a project led by a registered actor, with its partners."""
+    project = projects.create_project(session, body)
+    commit(session)
+    send_etag(response, project)
+    response.headers["Location"] = f"/v1/projects/{project.id}"
+    return ProjectRead.model_validate(project)
+
+
+@router.get(
+    "/{project_id}", response_model=ProjectRead, responses=problem_responses(404, 410)
+)
+def read_project(
+    project_id: uuid.UUID, session: SessionDep, response: Response
+) -> ProjectRead:
+    project = get_live(session, Project, project_id)
+    send_etag(response, project)
+    return ProjectRead.model_validate(project)
+
+
+@router.patch(
+    "/{project_id}",
+    response_model=ProjectRead,
+    responses=problem_responses(400, 404, 409, 410, 412, 422),
+)
+def update_project(
+    project_id: uuid.UUID,
+    body: ProjectUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProjectRead:
+    """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
+    project = projects.update_project(session, project_id, body, if_match=if_match)
+    commit(session)
+    send_etag(response, project)
+    return ProjectRead.model_validate(project)
+
+
+@router.delete(
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 410, 412),
+)
+def delete_project(
+    project_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Soft-delete: the project leaves listings; its tombstone stays."""
+    projects.delete_project(session, project_id, if_match=if_match)
+    commit(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

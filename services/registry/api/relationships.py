@@ -1,0 +1,101 @@
+"""/v1/relationships: memberships, support and coordination ties between actors."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from services.registry import relationships
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.db import commit
+from services.registry.models import ActorRelationship
+from services.registry.resources import get_live
+from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
+from services.registry.vocabulary import RelationshipKind
+from shared.errors import problem_responses
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
+
+
+@router.get("", response_model=Page[RelationshipRead], responses=problem_responses(422))
+def list_relationships(
+    request: Request,
+    session: SessionDep,
+    page: PageQuery,
+    kind: Annotated[list[RelationshipKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    subject_id: uuid.UUID | None = None,
+    object_id: uuid.UUID | None = None,
+    actor: Annotated[uuid.UUID | None, Query(description="On either side of the tie.")] = None,
+) -> Page[RelationshipRead]:
+    rows, next_cursor = relationships.list_relationships(
+        session,
+        kinds=kind,
+        subject_id=subject_id,
+        object_id=object_id,
+        actor_id=actor,
+        cursor=page.cursor,
+        limit=page.limit,
+    )
+    return page_of(request, RelationshipRead, rows, next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RelationshipRead,
+    responses=problem_responses(400, 409, 422),
+)
+def create_relationship(
+    body: RelationshipCreate, session: SessionDep, response: Response
+) -> RelationshipRead:
+    """Record that one actor is a member of, supports or coordinates another."""
+    relationship = relationships.create_relationship(session, body)
+    commit(session)
+    send_etag(response, relationship)
+    response.headers["Location"] = f"/v1/relationships/{relationship.id}"
+    return RelationshipRead.model_validate(relationship)
+
+
+@router.get(
+    "/{relationship_id}", response_model=RelationshipRead, responses=problem_responses(404, 410)
+)
+def read_relationship(
+    relationship_id: uuid.UUID, session: SessionDep, response: Response
+) -> RelationshipRead:
+    relationship = get_live(session, ActorRelationship, relationship_id)
+    send_etag(response, relationship)
+    return RelationshipRead.model_validate(relationship)
+
+
+@router.patch(
+    "/{relationship_id}",
+    response_model=RelationshipRead,
+    responses=problem_responses(400, 404, 409, 410, 412, 422),
+)
+def update_relationship(
+    relationship_id: uuid.UUID,
+    body: RelationshipUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RelationshipRead:
+    relationship = relationships.update_relationship(
+        session, relationship_id, body, if_match=if_match
+    )
+    commit(session)
+    send_etag(response, relationship)
+    return RelationshipRead.model_validate(relationship)
+
+
+@router.delete(
+    "/{relationship_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 410, 412),
+)
+def delete_relationship(
+    relationship_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    relationships.delete_relationship(session, relationship_id, if_match=if_match)
+    commit(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,52 @@
+"""The registry service: actors, conventions, projects and relationships of decentralised cooperation."""
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.registry.api import actors, conventions, projects, relationships, themes
+from services.registry.db import make_engine
+from services.registry.settings import RegistrySettings, get_settings
+from shared.errors import install_problem_handlers
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """
+The registry of **Passerelles** stores who acts in decentralised cooperation — French and
+foreign local authorities, international-solidarity associations, migrant organisations,
+resource centres and networks — and the conventions, projects and relationships that tie them.
+
+* Public data is open JSON; every listing uses cursor pagination (follow `next`).
+* Every resource carries an `ETag`; send it back as `If-Match` when you change or delete it.
+* Errors are `application/problem+json` (RFC 9457) and name the offending field.
+* Deletes are soft: a deleted resource answers 410 and leaves listings.
+"""
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Passerelles registry",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    install_problem_handlers(app)
+    for module in (actors, conventions, projects, relationships, themes):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

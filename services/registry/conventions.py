@@ -1,0 +1,116 @@
+"""Conventions: twinnings, decentralised cooperation agreements, partnerships, funding."""
+
+import uuid
+
+from sqlmodel import Session, col, exists, select
+
+from services.registry.funded import (
+    FundedFilters,
+    apply_funded,
+    check_funded,
+    check_parties,
+    filter_funded,
+    sync_parties,
+)
+from services.registry.models import Convention, ConventionParty, ConventionTheme
+from services.registry.resources import (
+    check_if_match,
+    get_live,
+    paginate,
+    raise_if_invalid,
+    refuse_cleared,
+    soft_delete,
+    touch,
+)
+from services.registry.schemas import ConventionBase, ConventionCreate, ConventionUpdate, Party
+from shared.errors import FieldError
+
+__all__ = ["create_convention", "delete_convention", "list_conventions", "update_convention"]
+
+_REQUIRED = ("kind", "title", "parties", "status")
+
+
+def create_convention(session: Session, data: ConventionCreate) -> Convention:
+    """Record a convention between at least two live actors."""
+    convention = Convention(kind=data.kind, title=data.title, status=data.status)
+    _apply(convention, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
+    _check(session, convention, data.parties)
+    session.add(convention)
+    session.flush()
+    return convention
+
+
+def update_convention(
+    session: Session, convention_id: uuid.UUID, data: ConventionUpdate, *, if_match: str | None
+) -> Convention:
+    """Apply the fields sent, if the client saw the current version."""
+    convention = get_live(session, Convention, convention_id, lock=True)
+    check_if_match(convention, if_match)
+    refuse_cleared(data, _REQUIRED)
+    _apply(convention, data, data.model_fields_set)
+    parties = data.parties if data.parties is not None else _parties_of(convention)
+    _check(session, convention, parties)
+    touch(convention)
+    session.flush()
+    return convention
+
+
+def delete_convention(
+    session: Session, convention_id: uuid.UUID, *, if_match: str | None
+) -> Convention:
+    convention = get_live(session, Convention, convention_id, lock=True)
+    check_if_match(convention, if_match)
+    soft_delete(convention)
+    session.flush()
+    return convention
+
+
+def list_conventions(
+    session: Session,
+    filters: FundedFilters,
+    kinds: list[str],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Convention], str | None]:
+    """A page of live conventions; with several actors, those in which all of them take part."""
+    statement = filter_funded(
+        select(Convention), Convention, filters, ConventionTheme, "convention_id"
+    )
+    if kinds:
+        statement = statement.where(col(Convention.kind).in_(kinds))
+    for actor_id in filters.actor_ids:
+        statement = statement.where(
+            exists().where(
+                ConventionParty.convention_id == Convention.id, ConventionParty.actor_id == actor_id
+            )
+        )
+    return paginate(session, statement, Convention, cursor, limit)
+
+
+def _apply(convention: Convention, data: ConventionBase, fields: set[str]) -> None:
+    for name in ("kind", "title", "signed_on"):
+        if name in fields:
+            setattr(convention, name, getattr(data, name))
+    if "source_url" in fields:
+        convention.source_url = str(data.source_url) if data.source_url else None
+    if "parties" in fields and data.parties is not None:
+        sync_parties(
+            convention.parties,
+            data.parties,
+            lambda actor_id, role: ConventionParty(actor_id=actor_id, role=role),
+        )
+    apply_funded(convention, data, fields, ConventionTheme)
+
+
+def _check(session: Session, convention: Convention, parties: list[Party]) -> None:
+    errors: list[FieldError] = []
+    if len({party.actor_id for party in parties}) < 2:
+        errors.append(FieldError(field="parties", reason="a convention has at least two parties"))
+    check_parties(session, parties, "parties", errors)
+    check_funded(session, convention, errors)
+    raise_if_invalid(errors)
+
+
+def _parties_of(convention: Convention) -> list[Party]:
+    return [Party(actor_id=link.actor_id, role=link.role) for link in convention.parties]

@@ -1,0 +1,218 @@
+"""The registry's tables. API shapes live in schemas.py; rules live in the domain modules."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Index, MetaData, Numeric, Text, text
+from sqlmodel import Field, Relationship, SQLModel
+
+from services.registry.db import UTCDateTime, utcnow
+
+__all__ = [
+    "Actor",
+    "ActorIntervention",
+    "ActorOrigin",
+    "ActorRelationship",
+    "ActorTheme",
+    "Convention",
+    "ConventionParty",
+    "ConventionTheme",
+    "Project",
+    "ProjectPartner",
+    "ProjectTheme",
+    "metadata",
+]
+
+# Deterministic constraint names, so Alembic can drop and alter them on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+_CASCADE = {"cascade": "all, delete-orphan", "lazy": "selectin"}
+
+
+class Resource(SQLModel):
+    """Columns every top-level resource carries: identity, timestamps, version, tombstone."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def _unique_live(table: str, column: str) -> Index:
+    """Identifiers are unique among live resources; a tombstone frees its identifiers."""
+    condition = text(f"{column} IS NOT NULL AND deleted_at IS NULL")
+    return Index(
+        f"uq_{table}_{column}_live",
+        column,
+        unique=True,
+        sqlite_where=condition,
+        postgresql_where=condition,
+    )
+
+
+class ActorTheme(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "actor_theme"  # type: ignore[misc]
+    actor_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True)
+    theme: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ActorIntervention(SQLModel, table=True):
+    """A country where an association or migrant organisation works, even without a convention."""
+
+    __tablename__: ClassVar[str] = "actor_intervention"  # type: ignore[misc]
+    actor_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True)
+    country: str = Field(primary_key=True, max_length=2, index=True)
+
+
+class ActorOrigin(SQLModel, table=True):
+    """A migrant organisation's territory of origin: the second side of its double anchorage."""
+
+    __tablename__: ClassVar[str] = "actor_origin"  # type: ignore[misc]
+    actor_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True)
+    origin_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True, index=True)
+
+
+class Actor(Resource, table=True):
+    __tablename__: ClassVar[str] = "actor"  # type: ignore[misc]
+    __table_args__ = tuple(
+        _unique_live("actor", column)
+        for column in ("insee_code", "siren", "rna", "wikidata_qid", "iati_id")
+    )
+
+    kind: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=300)
+    # Lower-case, accent-free name and acronym: what text search and duplicate detection compare.
+    search_name: str = Field(max_length=700, index=True)
+    acronym: str | None = Field(default=None, max_length=50)
+    description: str | None = Field(default=None, sa_type=Text)
+    country: str = Field(max_length=2, index=True)
+    level: str | None = Field(default=None, max_length=32, index=True)
+    insee_code: str | None = Field(default=None, max_length=5)
+    siren: str | None = Field(default=None, max_length=9)
+    rna: str | None = Field(default=None, max_length=10)
+    wikidata_qid: str | None = Field(default=None, max_length=20)
+    iati_id: str | None = Field(default=None, max_length=100)
+    latitude: float | None = Field(default=None, index=True)
+    longitude: float | None = Field(default=None)
+    population: int | None = Field(default=None, sa_type=BigInteger)
+    based_in_id: uuid.UUID | None = Field(default=None, foreign_key="actor.id", index=True)
+    website: str | None = Field(default=None, max_length=500)
+    public_contact: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    private_contact: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+    theme_links: list[ActorTheme] = Relationship(sa_relationship_kwargs=_CASCADE)
+    intervention_links: list[ActorIntervention] = Relationship(sa_relationship_kwargs=_CASCADE)
+    origin_links: list[ActorOrigin] = Relationship(
+        sa_relationship_kwargs={**_CASCADE, "foreign_keys": "ActorOrigin.actor_id"}
+    )
+
+    @property
+    def themes(self) -> list[str]:
+        return sorted(link.theme for link in self.theme_links)
+
+    @property
+    def intervention_countries(self) -> list[str]:
+        return sorted(link.country for link in self.intervention_links)
+
+    @property
+    def origin_ids(self) -> list[uuid.UUID]:
+        return [link.origin_id for link in self.origin_links]
+
+
+class ConventionTheme(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "convention_theme"  # type: ignore[misc]
+    convention_id: uuid.UUID = Field(foreign_key="convention.id", primary_key=True)
+    theme: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ConventionParty(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "convention_party"  # type: ignore[misc]
+    convention_id: uuid.UUID = Field(foreign_key="convention.id", primary_key=True)
+    actor_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True, index=True)
+    role: str = Field(max_length=32)
+
+
+class Funded(SQLModel):
+    """Target territory, period, status and budget: what conventions and projects share."""
+
+    target_id: uuid.UUID | None = Field(default=None, foreign_key="actor.id", index=True)
+    target_country: str | None = Field(default=None, max_length=2, index=True)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    status: str = Field(max_length=32, index=True)
+    budget_amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    budget_currency: str | None = Field(default=None, max_length=3)
+    description: str | None = Field(default=None, sa_type=Text)
+
+    @property
+    def budget(self) -> dict[str, Any] | None:
+        if self.budget_amount is None:
+            return None
+        return {"amount": self.budget_amount, "currency": self.budget_currency}
+
+
+class Convention(Resource, Funded, table=True):
+    __tablename__: ClassVar[str] = "convention"  # type: ignore[misc]
+
+    kind: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=500)
+    signed_on: date | None = None
+    source_url: str | None = Field(default=None, max_length=1000)
+
+    theme_links: list[ConventionTheme] = Relationship(sa_relationship_kwargs=_CASCADE)
+    parties: list[ConventionParty] = Relationship(sa_relationship_kwargs=_CASCADE)
+
+    @property
+    def themes(self) -> list[str]:
+        return sorted(link.theme for link in self.theme_links)
+
+
+class ProjectTheme(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "project_theme"  # type: ignore[misc]
+    project_id: uuid.UUID = Field(foreign_key="project.id", primary_key=True)
+    theme: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ProjectPartner(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "project_partner"  # type: ignore[misc]
+    project_id: uuid.UUID = Field(foreign_key="project.id", primary_key=True)
+    actor_id: uuid.UUID = Field(foreign_key="actor.id", primary_key=True, index=True)
+    role: str = Field(max_length=32)
+
+
+class Project(Resource, Funded, table=True):
+    __tablename__: ClassVar[str] = "project"  # type: ignore[misc]
+
+    title: str = Field(max_length=500)
+    convention_id: uuid.UUID | None = Field(default=None, foreign_key="convention.id", index=True)
+    lead_id: uuid.UUID = Field(foreign_key="actor.id", index=True)
+
+    theme_links: list[ProjectTheme] = Relationship(sa_relationship_kwargs=_CASCADE)
+    partners: list[ProjectPartner] = Relationship(sa_relationship_kwargs=_CASCADE)
+
+    @property
+    def themes(self) -> list[str]:
+        return sorted(link.theme for link in self.theme_links)
+
+
+class ActorRelationship(Resource, table=True):
+    """A typed tie between two actors that is not a convention (membership, support, coordination)."""
+
+    __tablename__: ClassVar[str] = "relationship"  # type: ignore[misc]
+
+    kind: str = Field(max_length=32, index=True)
+    subject_id: uuid.UUID = Field(foreign_key="actor.id", index=True)
+    object_id: uuid.UUID = Field(foreign_key="actor.id", index=True)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    description: str | None = Field(default=None, sa_type=Text)

@@ -1,0 +1,124 @@
+"""Projects: concrete actions led by one actor with partners, often under a convention."""
+
+import uuid
+
+from sqlmodel import Session, exists, or_, select
+
+from services.registry.funded import (
+    FundedFilters,
+    apply_funded,
+    check_funded,
+    check_parties,
+    filter_funded,
+    sync_parties,
+)
+from services.registry.models import Convention, Project, ProjectPartner, ProjectTheme
+from services.registry.resources import (
+    check_if_match,
+    get_live,
+    live_actors,
+    paginate,
+    raise_if_invalid,
+    refuse_cleared,
+    soft_delete,
+    touch,
+)
+from services.registry.schemas import Party, ProjectBase, ProjectCreate, ProjectUpdate
+from shared.errors import FieldError
+
+__all__ = ["create_project", "delete_project", "list_projects", "update_project"]
+
+_REQUIRED = ("title", "lead_id", "partners", "status")
+
+
+def create_project(session: Session, data: ProjectCreate) -> Project:
+    """Record a project led by a live actor."""
+    project = Project(title=data.title, lead_id=data.lead_id, status=data.status)
+    _apply(project, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
+    _check(session, project, data.partners)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def update_project(
+    session: Session, project_id: uuid.UUID, data: ProjectUpdate, *, if_match: str | None
+) -> Project:
+    """Apply the fields sent, if the client saw the current version."""
+    project = get_live(session, Project, project_id, lock=True)
+    check_if_match(project, if_match)
+    refuse_cleared(data, _REQUIRED)
+    _apply(project, data, data.model_fields_set)
+    _check(session, project, data.partners)
+    touch(project)
+    session.flush()
+    return project
+
+
+def delete_project(session: Session, project_id: uuid.UUID, *, if_match: str | None) -> Project:
+    project = get_live(session, Project, project_id, lock=True)
+    check_if_match(project, if_match)
+    soft_delete(project)
+    session.flush()
+    return project
+
+
+def list_projects(
+    session: Session,
+    filters: FundedFilters,
+    convention_id: uuid.UUID | None,
+    lead_id: uuid.UUID | None,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Project], str | None]:
+    """A page of live projects; with several actors, those in which all of them take part."""
+    statement = filter_funded(select(Project), Project, filters, ProjectTheme, "project_id")
+    if convention_id is not None:
+        statement = statement.where(Project.convention_id == convention_id)
+    if lead_id is not None:
+        statement = statement.where(Project.lead_id == lead_id)
+    for actor_id in filters.actor_ids:
+        statement = statement.where(
+            or_(
+                Project.lead_id == actor_id,
+                exists().where(
+                    ProjectPartner.project_id == Project.id, ProjectPartner.actor_id == actor_id
+                ),
+            )
+        )
+    return paginate(session, statement, Project, cursor, limit)
+
+
+def _apply(project: Project, data: ProjectBase, fields: set[str]) -> None:
+    for name in ("title", "convention_id", "lead_id"):
+        if name in fields:
+            setattr(project, name, getattr(data, name))
+    if "partners" in fields and data.partners is not None:
+        sync_parties(
+            project.partners,
+            data.partners,
+            lambda actor_id, role: ProjectPartner(actor_id=actor_id, role=role),
+        )
+    apply_funded(project, data, fields, ProjectTheme)
+
+
+def _check(session: Session, project: Project, sent: list[Party] | None) -> None:
+    errors: list[FieldError] = []
+    live_actors(session, [project.lead_id], "lead_id", errors)
+    partners = sent
+    if partners is None:
+        partners = [Party(actor_id=link.actor_id, role=link.role) for link in project.partners]
+    check_parties(session, partners, "partners", errors)
+    if any(party.actor_id == project.lead_id for party in partners):
+        errors.append(FieldError(field="partners", reason="the lead is not listed among partners"))
+    if project.convention_id is not None:
+        convention = session.get(Convention, project.convention_id)
+        if convention is None or convention.deleted_at is not None:
+            errors.append(
+                FieldError(
+                    field="convention_id", reason=f"no convention with id {project.convention_id}"
+                )
+            )
+    check_funded(session, project, errors)
+    raise_if_invalid(errors)

@@ -1,0 +1,142 @@
+"""Relationships: typed ties between actors that are not conventions."""
+
+import uuid
+
+from sqlmodel import Session, col, or_, select
+
+from services.registry.models import ActorRelationship
+from services.registry.resources import (
+    check_if_match,
+    check_period,
+    get_live,
+    live_actors,
+    paginate,
+    raise_if_invalid,
+    refuse_cleared,
+    soft_delete,
+    touch,
+)
+from services.registry.schemas import RelationshipCreate, RelationshipUpdate
+from services.registry.vocabulary import ActorKind, RelationshipKind
+from shared.errors import Conflict, FieldError
+
+__all__ = [
+    "create_relationship",
+    "delete_relationship",
+    "list_relationships",
+    "update_relationship",
+]
+
+_FIELDS = ("kind", "subject_id", "object_id", "starts_on", "ends_on", "description")
+_GROUPS = {ActorKind.network, ActorKind.resource_centre}
+
+
+def create_relationship(session: Session, data: RelationshipCreate) -> ActorRelationship:
+    relationship = ActorRelationship(
+        kind=data.kind, subject_id=data.subject_id, object_id=data.object_id
+    )
+    _apply(relationship, data, data.model_fields_set)
+    _check(session, relationship)
+    session.add(relationship)
+    session.flush()
+    return relationship
+
+
+def update_relationship(
+    session: Session, relationship_id: uuid.UUID, data: RelationshipUpdate, *, if_match: str | None
+) -> ActorRelationship:
+    relationship = get_live(session, ActorRelationship, relationship_id, lock=True)
+    check_if_match(relationship, if_match)
+    refuse_cleared(data, ("kind", "subject_id", "object_id"))
+    _apply(relationship, data, data.model_fields_set)
+    _check(session, relationship)
+    touch(relationship)
+    session.flush()
+    return relationship
+
+
+def delete_relationship(
+    session: Session, relationship_id: uuid.UUID, *, if_match: str | None
+) -> ActorRelationship:
+    relationship = get_live(session, ActorRelationship, relationship_id, lock=True)
+    check_if_match(relationship, if_match)
+    soft_delete(relationship)
+    session.flush()
+    return relationship
+
+
+def list_relationships(
+    session: Session,
+    *,
+    kinds: list[RelationshipKind],
+    subject_id: uuid.UUID | None,
+    object_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ActorRelationship], str | None]:
+    """A page of live relationships; `actor_id` matches either side."""
+    statement = select(ActorRelationship)
+    if kinds:
+        statement = statement.where(col(ActorRelationship.kind).in_(kinds))
+    if subject_id is not None:
+        statement = statement.where(ActorRelationship.subject_id == subject_id)
+    if object_id is not None:
+        statement = statement.where(ActorRelationship.object_id == object_id)
+    if actor_id is not None:
+        statement = statement.where(
+            or_(ActorRelationship.subject_id == actor_id, ActorRelationship.object_id == actor_id)
+        )
+    return paginate(session, statement, ActorRelationship, cursor, limit)
+
+
+def _apply(
+    relationship: ActorRelationship,
+    data: RelationshipCreate | RelationshipUpdate,
+    fields: set[str],
+) -> None:
+    for name in _FIELDS:
+        if name in fields:
+            setattr(relationship, name, getattr(data, name))
+
+
+def _check(session: Session, relationship: ActorRelationship) -> None:
+    errors: list[FieldError] = []
+    subject = live_actors(session, [relationship.subject_id], "subject_id", errors)
+    found = live_actors(session, [relationship.object_id], "object_id", errors)
+    target = found.get(relationship.object_id)
+    if relationship.subject_id == relationship.object_id:
+        errors.append(FieldError(field="object_id", reason="an actor has no tie with itself"))
+    if (
+        relationship.kind == RelationshipKind.member_of
+        and target is not None
+        and target.kind not in _GROUPS
+    ):
+        errors.append(
+            FieldError(
+                field="object_id",
+                reason=f"one is a member of a network or resource centre; "
+                f"{target.name} is a {target.kind}",
+            )
+        )
+    check_period(relationship.starts_on, relationship.ends_on, errors)
+    raise_if_invalid(errors)
+    if subject:
+        _refuse_existing(session, relationship)
+
+
+def _refuse_existing(session: Session, relationship: ActorRelationship) -> None:
+    existing = session.exec(
+        select(ActorRelationship).where(
+            ActorRelationship.kind == relationship.kind,
+            ActorRelationship.subject_id == relationship.subject_id,
+            ActorRelationship.object_id == relationship.object_id,
+            col(ActorRelationship.deleted_at).is_(None),
+            ActorRelationship.id != relationship.id,
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"This {relationship.kind} tie already exists ({existing.id}).",
+            existing={"id": str(existing.id)},
+        )

@@ -1,0 +1,158 @@
+"""What every registry resource shares: lookup, versions, tombstones and keyset pagination."""
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import tuple_
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from services.registry.db import utcnow
+from services.registry.models import Actor, Resource
+from shared.errors import FieldError, InvalidInput, NotFound, PreconditionFailed, Problem
+from shared.pagination import decode_cursor, encode_cursor
+
+__all__ = [
+    "Gone",
+    "check_if_match",
+    "check_period",
+    "etag",
+    "get_live",
+    "live_actors",
+    "paginate",
+    "raise_if_invalid",
+    "refuse_cleared",
+    "soft_delete",
+    "sync_links",
+    "touch",
+]
+
+R = TypeVar("R", bound=Resource)
+L = TypeVar("L", bound=SQLModel)
+
+
+class Gone(Problem):
+    status = 410
+    slug = "gone"
+    title = "Gone"
+
+
+def get_live(session: Session, model: type[R], resource_id: uuid.UUID, *, lock: bool = False) -> R:
+    """The resource, or 404 if it never existed and 410 if it was deleted.
+
+    With `lock`, the row is locked until the end of the transaction (PostgreSQL), so that the
+    version checked against If-Match is still the current one when the change is written.
+    """
+    statement = select(model).where(model.id == resource_id)
+    if lock:
+        statement = statement.with_for_update()
+    resource = session.exec(statement).first()
+    label = model.__tablename__.replace("_", " ")  # type: ignore[attr-defined]
+    if resource is None:
+        raise NotFound(f"No {label} with id {resource_id}.")
+    if resource.deleted_at is not None:
+        raise Gone(
+            f"The {label} {resource_id} was deleted.", deleted_at=resource.deleted_at.isoformat()
+        )
+    return resource
+
+
+def etag(resource: Resource) -> str:
+    return f'"{resource.version}"'
+
+
+def check_if_match(resource: Resource, if_match: str | None) -> None:
+    """Refuse a change made against a version that is no longer the current one (412)."""
+    if if_match is None:
+        return
+    accepted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if "*" in accepted or etag(resource) in accepted:
+        return
+    raise PreconditionFailed(
+        f"If-Match {if_match} does not match the current version {etag(resource)}; "
+        "read the resource again and reapply your change.",
+        current_version=resource.version,
+    )
+
+
+def touch(resource: Resource) -> None:
+    resource.version += 1
+    resource.updated_at = utcnow()
+
+
+def soft_delete(resource: Resource) -> None:
+    """Keep a tombstone, so partners following the feed learn of the deletion."""
+    touch(resource)
+    resource.deleted_at = resource.updated_at
+
+
+def sync_links(
+    links: list[L], wanted: Iterable[Any], key: Callable[[L], Any], make: Callable[[Any], L]
+) -> None:
+    """Make a link collection hold exactly `wanted`, keeping the rows that stay."""
+    wanted_keys = list(dict.fromkeys(wanted))
+    for link in [link for link in links if key(link) not in wanted_keys]:
+        links.remove(link)
+    present = {key(link) for link in links}
+    links.extend(make(value) for value in wanted_keys if value not in present)
+
+
+def live_actors(
+    session: Session, ids: Iterable[uuid.UUID], field: str, errors: list[FieldError]
+) -> dict[uuid.UUID, Actor]:
+    """The live actors among `ids`; each missing or deleted one adds an error on `field.N`."""
+    ids = list(ids)
+    found = {
+        actor.id: actor
+        for actor in session.exec(
+            select(Actor).where(col(Actor.id).in_(ids), col(Actor.deleted_at).is_(None))
+        )
+    }
+    for index, actor_id in enumerate(ids):
+        if actor_id not in found:
+            errors.append(FieldError(field=field.format(index), reason=f"no actor with id {actor_id}"))
+    return found
+
+
+def raise_if_invalid(errors: list[FieldError]) -> None:
+    """One 422 naming every field that broke a rule, so a client fixes them all at once."""
+    if errors:
+        raise InvalidInput("; ".join(f"{e.field}: {e.reason}" for e in errors), errors=errors)
+
+
+def check_period(starts_on: date | None, ends_on: date | None, errors: list[FieldError]) -> None:
+    if starts_on and ends_on and ends_on < starts_on:
+        errors.append(FieldError(field="ends_on", reason=f"ends before it starts ({starts_on})"))
+
+
+def refuse_cleared(data: BaseModel, required: Iterable[str]) -> None:
+    """A PATCH may clear optional fields, never required ones."""
+    cleared = [n for n in required if n in data.model_fields_set and getattr(data, n) is None]
+    raise_if_invalid([FieldError(field=name, reason="cannot be null") for name in cleared])
+
+
+def paginate(
+    session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
+) -> tuple[list[R], str | None]:
+    """One page of a listing in (created_at, id) order, and the cursor of the next page."""
+    statement = statement.where(col(model.deleted_at).is_(None))
+    if cursor is not None:
+        created_at, resource_id = decode_cursor(cursor, 2)
+        try:
+            position = (_parse_datetime(created_at), uuid.UUID(str(resource_id)))
+        except ValueError as error:
+            raise InvalidInput.on("cursor", "not a cursor returned by this listing", "query") from error
+        statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)
+    statement = statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)
+    rows = list(session.exec(statement))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])
+
+
+def _parse_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))

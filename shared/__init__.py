@@ -1,0 +1,1 @@
+"""Code shared by the Passerelles services: errors, pagination, settings, vocabularies."""

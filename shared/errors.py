@@ -1,0 +1,194 @@
+"""One error format for every service: RFC 9457 problem details (application/problem+json).
+
+Domain code raises a `Problem` (or one of its subclasses); `install_problem_handlers` turns it,
+request validation errors and plain HTTP errors into the same JSON shape, so clients only ever
+parse one format.
+"""
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = [
+    "PROBLEM_JSON",
+    "BadRequest",
+    "Conflict",
+    "FieldError",
+    "InvalidInput",
+    "NotFound",
+    "PreconditionFailed",
+    "Problem",
+    "ProblemDetail",
+    "install_problem_handlers",
+    "problem_responses",
+]
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_PREFIX = "urn:passerelles:problem:"
+
+
+class FieldError(BaseModel):
+    """One reason why the request was refused, tied to the field that caused it."""
+
+    field: str = Field(description="Dotted path of the offending field, e.g. `parties.1.actor_id`.")
+    reason: str
+    location: str = Field(default="body", description="`body`, `query`, `path` or `header`.")
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, with Passerelles extensions."""
+
+    type: str = Field(examples=["urn:passerelles:problem:validation-error"])
+    title: str = Field(examples=["Invalid input"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["country: 'XX' is not an ISO 3166-1 alpha-2 country code"])
+    instance: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+    model_config = {"extra": "allow"}
+
+
+class Problem(Exception):
+    """An error that should reach the client as a problem+json response."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    def to_body(self, instance: str | None = None) -> dict[str, Any]:
+        body = ProblemDetail(
+            type=_TYPE_PREFIX + self.slug,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        ).model_dump(mode="json", exclude_none=True)
+        body.update(self.extensions)
+        return body
+
+
+class InvalidInput(Problem):
+    status = 422
+    slug = "validation-error"
+    title = "Invalid input"
+
+    @classmethod
+    def on(cls, field: str, reason: str, location: str = "body", **extensions: Any) -> "InvalidInput":
+        """A validation problem about a single field."""
+        error = FieldError(field=field, reason=reason, location=location)
+        return cls(f"{field}: {reason}", errors=[error], **extensions)
+
+
+class BadRequest(Problem):
+    status = 400
+    slug = "malformed-request"
+    title = "Malformed request"
+
+
+class NotFound(Problem):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(Problem):
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting that these statuses answer with a problem."""
+    return {
+        status: {
+            "model": ProblemDetail,
+            "content": {PROBLEM_JSON: {}},
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }
+
+
+def _response(request: Request, status: int, body: dict[str, Any], headers=None) -> JSONResponse:
+    body.setdefault("instance", request.url.path)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: Sequence[str | int]) -> tuple[str, str]:
+    """Split a pydantic error location into (location, dotted field path)."""
+    location = str(loc[0]) if loc else "body"
+    parts = [str(part) for part in loc[1:]]
+    return location, ".".join(parts) or location
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    # Custom validators raise ValueError; pydantic prefixes their message, which adds nothing.
+    return message.removeprefix("Value error, ")
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return _response(request, exc.status, exc.to_body(), exc.headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in raw):
+        return _response(request, 400, BadRequest("The request body is not valid JSON.").to_body())
+    errors = []
+    for error in raw:
+        location, field = _field_path(error.get("loc", ()))
+        errors.append(FieldError(field=field, reason=_reason(error), location=location))
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or "Invalid input"
+    return _response(request, 422, InvalidInput(detail, errors=errors).to_body())
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    body = {"type": "about:blank", "title": phrase, "status": exc.status_code, "detail": detail}
+    return _response(request, exc.status_code, body, getattr(exc, "headers", None))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Never leak a stack trace or SQL to the client; the server log has them.
+    body = Problem("An unexpected error occurred; nothing was saved.").to_body()
+    return _response(request, 500, body)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of `app` answer with application/problem+json."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

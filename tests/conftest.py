@@ -1,0 +1,100 @@
+"""Fixtures shared by every test: databases on each backend and a registry client."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from services.registry.app import create_app
+from services.registry.migrate import upgrade
+from services.registry.models import metadata
+from services.registry.settings import RegistrySettings
+from tests.databases import BACKENDS, fresh_database
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def registry_database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
+    """A registry database migrated with Alembic, one per backend for the whole run."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def registry_app(registry_database: str) -> Iterator[Any]:
+    app = create_app(RegistrySettings(database_url=registry_database))
+    yield app
+    app.state.engine.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(registry_app: Any) -> Iterator[TestClient]:
+    """A client of a registry whose database is empty at the start of the test."""
+    _empty(registry_app.state.engine)
+    with TestClient(registry_app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def engine(client: TestClient) -> Engine:
+    return client.app.state.engine  # type: ignore[attr-defined]
+
+
+class Registry:
+    """Small helpers to create records through the public API in tests."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def post(self, path: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+        response = self.client.post(path, json=body)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def authority(self, name: str, country: str = "FR", **fields: Any) -> dict[str, Any]:
+        body = {"kind": "local_authority", "level": "municipality", "name": name, "country": country}
+        return self.post("/v1/actors?not_duplicate=true", body | fields)
+
+    def actor(self, kind: str, name: str, country: str = "FR", **fields: Any) -> dict[str, Any]:
+        body = {"kind": kind, "name": name, "country": country}
+        return self.post("/v1/actors?not_duplicate=true", body | fields)
+
+    def convention(self, *actors: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {
+            "kind": "decentralised_cooperation",
+            "title": "Coopération " + " – ".join(a["name"] for a in actors),
+            "parties": [{"actor_id": a["id"], "role": "signatory"} for a in actors],
+        }
+        return self.post("/v1/conventions", body | fields)
+
+    def project(self, lead: dict[str, Any], *partners: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {
+            "title": f"Projet de {lead['name']}",
+            "lead_id": lead["id"],
+            "partners": [{"actor_id": p["id"], "role": "partner"} for p in partners],
+        }
+        return self.post("/v1/projects", body | fields)
+
+    def count(self, path: str) -> int:
+        total, url = 0, f"{path}?limit=200"
+        while url:
+            page = self.client.get(url).json()
+            total += len(page["items"])
+            url = page["next"]
+        return total
+
+
+@pytest.fixture
+def registry(client: TestClient) -> Registry:
+    return Registry(client)
