@@ -94,7 +94,9 @@ class InvalidInput(Problem):
     title = "Invalid input"
 
     @classmethod
-    def on(cls, field: str, reason: str, location: str = "body", **extensions: Any) -> "InvalidInput":
+    def on(
+        cls, field: str, reason: str, location: str = "body", **extensions: Any
+    ) -> "InvalidInput":
         """A validation problem about a single field."""
         error = FieldError(field=field, reason=reason, location=location)
         return cls(f"{field}: {reason}", errors=[error], **extensions)

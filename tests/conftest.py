@@ -13,6 +13,7 @@ from services.registry.models import metadata
 from services.registry.settings import RegistrySettings
 from tests.databases import BACKENDS, fresh_database
 
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def registry_database(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
     """A registry database migrated with Alembic, one per backend for the whole run."""
@@ -28,7 +29,7 @@ def registry_app(registry_database: str) -> Iterator[Any]:
     app.state.engine.dispose()
 
 
-def _empty(engine: Engine) -> None:
+def empty_database(engine: Engine) -> None:
     tables = [table.name for table in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -41,7 +42,7 @@ def _empty(engine: Engine) -> None:
 @pytest.fixture
 def client(registry_app: Any) -> Iterator[TestClient]:
     """A client of a registry whose database is empty at the start of the test."""
-    _empty(registry_app.state.engine)
+    empty_database(registry_app.state.engine)
     with TestClient(registry_app) as test_client:
         yield test_client
 
@@ -63,7 +64,12 @@ class Registry:
         return response.json()
 
     def authority(self, name: str, country: str = "FR", **fields: Any) -> dict[str, Any]:
-        body = {"kind": "local_authority", "level": "municipality", "name": name, "country": country}
+        body = {
+            "kind": "local_authority",
+            "level": "municipality",
+            "name": name,
+            "country": country,
+        }
         return self.post("/v1/actors?not_duplicate=true", body | fields)
 
     def actor(self, kind: str, name: str, country: str = "FR", **fields: Any) -> dict[str, Any]:
@@ -78,7 +84,9 @@ class Registry:
         }
         return self.post("/v1/conventions", body | fields)
 
-    def project(self, lead: dict[str, Any], *partners: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    def project(
+        self, lead: dict[str, Any], *partners: dict[str, Any], **fields: Any
+    ) -> dict[str, Any]:
         body = {
             "title": f"Projet de {lead['name']}",
             "lead_id": lead["id"],

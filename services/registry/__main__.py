@@ -25,7 +25,10 @@ def _load_demo(args: argparse.Namespace) -> int:
                 if args.if_empty:
                     print("registry already holds data; demo data not loaded")
                     return 0
-                print("refusing to load the demo data into a registry that holds data", file=sys.stderr)
+                print(
+                    "refusing to load the demo data into a registry that holds data",
+                    file=sys.stderr,
+                )
                 return 1
             counts = load_demo(session)
             session.commit()
@@ -36,9 +39,7 @@ def _load_demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    uvicorn.run(
-        "services.registry.app:create_app", factory=True, host=args.host, port=args.port
-    )
+    uvicorn.run("services.registry.app:create_app", factory=True, host=args.host, port=args.port)
     return 0
 
 

@@ -32,7 +32,7 @@ from services.registry.resources import (
 )
 from services.registry.schemas import ActorBase, ActorCreate, ActorUpdate
 from services.registry.vocabulary import ActorKind, Level, Status
-from shared.errors import Conflict, FieldError, InvalidInput
+from shared.errors import Conflict, FieldError
 from shared.text import fold
 
 __all__ = [
@@ -62,7 +62,10 @@ _REQUIRED = ("kind", "name", "country")
 # The INSEE COG code a French local authority carries depends on its level.
 _INSEE_BY_LEVEL = {
     Level.municipality: (r"\d{5}|2[AB]\d{3}", "a commune's INSEE code has 5 characters"),
-    Level.department: (r"\d{2}|2[AB]|97\d", "a département's INSEE code is 2 characters, or 3 overseas"),
+    Level.department: (
+        r"\d{2}|2[AB]|97\d",
+        "a département's INSEE code is 2 characters, or 3 overseas",
+    ),
     Level.region: (r"\d{2}", "a région's INSEE code is 2 digits"),
 }
 _HOSTED_KINDS = {kind for kind in ActorKind if kind != ActorKind.local_authority}
@@ -193,13 +196,17 @@ def list_actors(
         )
     if filters.theme:
         statement = statement.where(
-            exists().where(ActorTheme.actor_id == Actor.id, col(ActorTheme.theme).in_(filters.theme))
+            exists().where(
+                ActorTheme.actor_id == Actor.id, col(ActorTheme.theme).in_(filters.theme)
+            )
         )
     if filters.based_in_id is not None:
         statement = statement.where(Actor.based_in_id == filters.based_in_id)
     if filters.origin_id is not None:
         statement = statement.where(
-            exists().where(ActorOrigin.actor_id == Actor.id, ActorOrigin.origin_id == filters.origin_id)
+            exists().where(
+                ActorOrigin.actor_id == Actor.id, ActorOrigin.origin_id == filters.origin_id
+            )
         )
     if filters.q:
         for word in fold(filters.q).split():
@@ -223,7 +230,12 @@ def _apply(actor: Actor, data: ActorBase, fields: set[str]) -> None:
             value = getattr(data, name)
             setattr(actor, name, value.model_dump(exclude_none=True) if value else None)
     if "themes" in fields:
-        sync_links(actor.theme_links, data.themes or [], lambda link: link.theme, lambda t: ActorTheme(theme=t))
+        sync_links(
+            actor.theme_links,
+            data.themes or [],
+            lambda link: link.theme,
+            lambda t: ActorTheme(theme=t),
+        )
     if "intervention_countries" in fields:
         sync_links(
             actor.intervention_links,
@@ -274,11 +286,15 @@ def _check_kind_rules(actor: Actor) -> list[FieldError]:
     if actor.rna is not None and (is_authority or actor.country != "FR"):
         fail("rna", "only French associations have an RNA number")
     if (actor.latitude is None) != (actor.longitude is None):
-        fail("longitude" if actor.longitude is None else "latitude", "give both coordinates or none")
+        fail(
+            "longitude" if actor.longitude is None else "latitude", "give both coordinates or none"
+        )
     if is_authority and actor.based_in_id is not None:
         fail("based_in_id", "a local authority is a territory; it is not based in another one")
     if is_authority and actor.intervention_links:
-        fail("intervention_countries", "a local authority's action abroad is recorded as conventions")
+        fail(
+            "intervention_countries", "a local authority's action abroad is recorded as conventions"
+        )
     if actor.origin_links and actor.kind != ActorKind.migrant_organisation:
         fail("origin_ids", "only migrant organisations have territories of origin")
     return errors
@@ -308,11 +324,13 @@ def _refuse_taken_identifiers(session: Session, actor: Actor) -> None:
         value = getattr(actor, name)
         if value is None:
             continue
-        existing = session.exec(
-            select(Actor).where(
-                getattr(Actor, name) == value, col(Actor.deleted_at).is_(None), Actor.id != actor.id
-            )
-        ).first()
+        statement = select(Actor).where(
+            getattr(Actor, name) == value, col(Actor.deleted_at).is_(None), Actor.id != actor.id
+        )
+        if name == "insee_code":
+            # INSEE reuses codes across levels: région 93 and département 93 are not the same.
+            statement = statement.where(Actor.level == actor.level)
+        existing = session.exec(statement).first()
         if existing is not None:
             raise IdentifierTaken(
                 f"{name} {value} already belongs to {existing.name} ({existing.id}).",

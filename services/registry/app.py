@@ -1,11 +1,11 @@
-"""The registry service: actors, conventions, projects and relationships of decentralised cooperation."""
+"""The registry service: who acts in decentralised cooperation, and what ties them."""
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.registry.api import actors, conventions, projects, relationships, themes
+from services.registry.api import actors, conventions, health, projects, relationships, themes
 from services.registry.db import make_engine
 from services.registry.settings import RegistrySettings, get_settings
 from shared.errors import install_problem_handlers
@@ -42,11 +42,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     install_problem_handlers(app)
-    for module in (actors, conventions, projects, relationships, themes):
+    for module in (actors, conventions, projects, relationships, themes, health):
         app.include_router(module.router)
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app

@@ -14,7 +14,14 @@ from services.registry.schemas import FundedBase, Party
 from services.registry.vocabulary import ActorKind, Status
 from shared.errors import FieldError
 
-__all__ = ["FundedFilters", "apply_funded", "check_funded", "check_parties", "filter_funded", "sync_parties"]
+__all__ = [
+    "FundedFilters",
+    "apply_funded",
+    "check_funded",
+    "check_parties",
+    "filter_funded",
+    "sync_parties",
+]
 
 F = TypeVar("F", Convention, Project)
 L = TypeVar("L", ConventionParty, ProjectPartner)
@@ -58,7 +65,7 @@ def check_funded(session: Session, resource: Funded, errors: list[FieldError]) -
             errors.append(
                 FieldError(
                     field="target_id",
-                    reason=f"the target must be a local authority; {target.name} is a {target.kind}",
+                    reason=f"must be a local authority; {target.name} is a {target.kind}",
                 )
             )
         elif target is not None and resource.target_country is None:
@@ -73,12 +80,12 @@ def check_funded(session: Session, resource: Funded, errors: list[FieldError]) -
     check_period(resource.starts_on, resource.ends_on, errors)
 
 
-def sync_parties(
-    links: list[L], parties: list[Party], make: Callable[[uuid.UUID, str], L]
-) -> None:
+def sync_parties(links: list[L], parties: list[Party], make: Callable[[uuid.UUID, str], L]) -> None:
     """Make a party collection hold exactly these actors, each with the role sent."""
     roles = {party.actor_id: party.role for party in parties}
-    sync_links(links, roles, lambda link: link.actor_id, lambda actor_id: make(actor_id, roles[actor_id]))
+    sync_links(
+        links, roles, lambda link: link.actor_id, lambda actor_id: make(actor_id, roles[actor_id])
+    )
     for link in links:
         link.role = roles[link.actor_id]  # type: ignore[attr-defined]
 

@@ -48,12 +48,13 @@ class Resource(SQLModel):
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-def _unique_live(table: str, column: str) -> Index:
+def _unique_live(table: str, column: str, *scope: str) -> Index:
     """Identifiers are unique among live resources; a tombstone frees its identifiers."""
     condition = text(f"{column} IS NOT NULL AND deleted_at IS NULL")
     return Index(
         f"uq_{table}_{column}_live",
         column,
+        *scope,
         unique=True,
         sqlite_where=condition,
         postgresql_where=condition,
@@ -84,9 +85,10 @@ class ActorOrigin(SQLModel, table=True):
 
 class Actor(Resource, table=True):
     __tablename__: ClassVar[str] = "actor"  # type: ignore[misc]
-    __table_args__ = tuple(
-        _unique_live("actor", column)
-        for column in ("insee_code", "siren", "rna", "wikidata_qid", "iati_id")
+    __table_args__ = (
+        # INSEE reuses codes across levels: région 93 and département 93 are not the same.
+        _unique_live("actor", "insee_code", "level"),
+        *(_unique_live("actor", column) for column in ("siren", "rna", "wikidata_qid", "iati_id")),
     )
 
     kind: str = Field(max_length=32, index=True)
@@ -206,7 +208,7 @@ class Project(Resource, Funded, table=True):
 
 
 class ActorRelationship(Resource, table=True):
-    """A typed tie between two actors that is not a convention (membership, support, coordination)."""
+    """A tie between two actors that is not a convention: membership, support, coordination."""
 
     __tablename__: ClassVar[str] = "relationship"  # type: ignore[misc]
 

@@ -113,7 +113,9 @@ def live_actors(
     }
     for index, actor_id in enumerate(ids):
         if actor_id not in found:
-            errors.append(FieldError(field=field.format(index), reason=f"no actor with id {actor_id}"))
+            errors.append(
+                FieldError(field=field.format(index), reason=f"no actor with id {actor_id}")
+            )
     return found
 
 
@@ -144,7 +146,9 @@ def paginate(
         try:
             position = (_parse_datetime(created_at), uuid.UUID(str(resource_id)))
         except ValueError as error:
-            raise InvalidInput.on("cursor", "not a cursor returned by this listing", "query") from error
+            raise InvalidInput.on(
+                "cursor", "not a cursor returned by this listing", "query"
+            ) from error
         statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)
     statement = statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)
     rows = list(session.exec(statement))

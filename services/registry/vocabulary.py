@@ -1,7 +1,7 @@
 """Closed lists of the registry and the field-level checks of identifiers and codes.
 
 These checks look at one value alone; rules that relate several fields (an INSEE code only
-on a French local authority, a period that ends after it starts) live in the domain modules (actors.py, conventions.py, …).
+on a French local authority, a period that ends after it starts) live in the domain modules.
 """
 
 import re

@@ -69,31 +69,58 @@ def test_migrant_organisation_keeps_its_double_anchorage(client, registry: Regis
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"kind": "local_authority", "level": "municipality", "name": "X", "country": "XX"}, "country"),
         (
-            {"kind": "local_authority", "level": "municipality", "name": "Dakar", "country": "SN",
-             "insee_code": "75056"},
+            {"kind": "local_authority", "level": "municipality", "name": "X", "country": "XX"},
+            "country",
+        ),
+        (
+            {
+                "kind": "local_authority",
+                "level": "municipality",
+                "name": "Dakar",
+                "country": "SN",
+                "insee_code": "75056",
+            },
             "insee_code",
         ),
         (
-            {"kind": "local_authority", "level": "department", "name": "Nord", "country": "FR",
-             "insee_code": "59350"},
+            {
+                "kind": "local_authority",
+                "level": "department",
+                "name": "Nord",
+                "country": "FR",
+                "insee_code": "59350",
+            },
             "insee_code",
         ),
         (
-            {"kind": "local_authority", "level": "municipality", "name": "Lille", "country": "FR",
-             "insee_code": "ABCDE"},
+            {
+                "kind": "local_authority",
+                "level": "municipality",
+                "name": "Lille",
+                "country": "FR",
+                "insee_code": "ABCDE",
+            },
             "insee_code",
         ),
         ({"kind": "association", "name": "A", "country": "FR", "siren": "732829321"}, "siren"),
         ({"kind": "association", "name": "A", "country": "FR", "siren": "12345"}, "siren"),
         ({"kind": "association", "name": "A", "country": "FR", "rna": "X123456789"}, "rna"),
         ({"kind": "association", "name": "A", "country": "SN", "rna": "W123456789"}, "rna"),
-        ({"kind": "association", "name": "A", "country": "FR", "wikidata_qid": "P31"}, "wikidata_qid"),
+        (
+            {"kind": "association", "name": "A", "country": "FR", "wikidata_qid": "P31"},
+            "wikidata_qid",
+        ),
         ({"kind": "association", "name": "A", "country": "FR", "iati_id": "nothing"}, "iati_id"),
-        ({"kind": "association", "name": "A", "country": "FR", "latitude": 91, "longitude": 0}, "latitude"),
+        (
+            {"kind": "association", "name": "A", "country": "FR", "latitude": 91, "longitude": 0},
+            "latitude",
+        ),
         ({"kind": "association", "name": "A", "country": "FR", "latitude": 45}, "longitude"),
-        ({"kind": "association", "name": "A", "country": "FR", "themes": ["astrology"]}, "themes.0"),
+        (
+            {"kind": "association", "name": "A", "country": "FR", "themes": ["astrology"]},
+            "themes.0",
+        ),
         ({"kind": "association", "name": "A", "country": "FR", "population": -1}, "population"),
         ({"kind": "association", "name": "A", "country": "FR", "level": "region"}, "level"),
         ({"kind": "local_authority", "name": "Lyon", "country": "FR"}, "level"),
@@ -104,8 +131,12 @@ def test_migrant_organisation_keeps_its_double_anchorage(client, registry: Regis
             "intervention_countries.0",
         ),
         (
-            {"kind": "association", "name": "A", "country": "FR",
-             "public_contact": {"email": "not-an-email"}},
+            {
+                "kind": "association",
+                "name": "A",
+                "country": "FR",
+                "public_contact": {"email": "not-an-email"},
+            },
             "public_contact.email",
         ),
         (
@@ -129,7 +160,12 @@ def test_migrant_organisation_origin_must_be_a_local_authority(client, registry:
     ngo = registry.actor("association", "Eau Vive")
     response = client.post(
         "/v1/actors",
-        json={"kind": "migrant_organisation", "name": "OSIM", "country": "FR", "origin_ids": [ngo["id"]]},
+        json={
+            "kind": "migrant_organisation",
+            "name": "OSIM",
+            "country": "FR",
+            "origin_ids": [ngo["id"]],
+        },
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "origin_ids.0"
@@ -150,7 +186,11 @@ def test_only_migrant_organisations_have_origins(client, registry: Registry):
 @pytest.mark.parametrize(
     ("field", "value", "other"),
     [
-        ("insee_code", "59350", {"kind": "local_authority", "level": "municipality", "country": "FR"}),
+        (
+            "insee_code",
+            "59350",
+            {"kind": "local_authority", "level": "municipality", "country": "FR"},
+        ),
         ("siren", "732829320", {"kind": "association", "country": "FR"}),
         ("rna", "W595012345", {"kind": "association", "country": "FR"}),
         ("wikidata_qid", "Q648", {"kind": "association", "country": "FR"}),
@@ -158,8 +198,12 @@ def test_only_migrant_organisations_have_origins(client, registry: Registry):
     ],
 )
 def test_identifiers_are_unique(client, registry: Registry, field, value, other):
-    first = registry.post("/v1/actors?not_duplicate=true", {"name": "Premier", field: value} | other)
-    response = client.post("/v1/actors?not_duplicate=true", json={"name": "Autre", field: value} | other)
+    first = registry.post(
+        "/v1/actors?not_duplicate=true", {"name": "Premier", field: value} | other
+    )
+    response = client.post(
+        "/v1/actors?not_duplicate=true", json={"name": "Autre", field: value} | other
+    )
     assert response.status_code == 409
     problem = response.json()
     assert problem["existing"] == {"id": first["id"], "name": "Premier"}
@@ -239,7 +283,8 @@ def test_delete_is_soft_and_hides_the_actor(client, registry: Registry):
     actor = registry.actor("association", "Eau Vive")
     member = registry.actor("network", "Réseau")
     registry.post(
-        "/v1/relationships", {"kind": "member_of", "subject_id": actor["id"], "object_id": member["id"]}
+        "/v1/relationships",
+        {"kind": "member_of", "subject_id": actor["id"], "object_id": member["id"]},
     )
     assert client.delete(f"/v1/actors/{actor['id']}").status_code == 204
     gone = client.get(f"/v1/actors/{actor['id']}")
@@ -256,7 +301,9 @@ def test_an_actor_in_an_active_convention_cannot_be_deleted(client, registry: Re
     convention = registry.convention(lille, saint_louis, title="Lille – Saint-Louis")
     response = client.delete(f"/v1/actors/{saint_louis['id']}")
     assert response.status_code == 409
-    assert response.json()["conventions"] == [{"id": convention["id"], "title": "Lille – Saint-Louis"}]
+    assert response.json()["conventions"] == [
+        {"id": convention["id"], "title": "Lille – Saint-Louis"}
+    ]
     assert client.get(f"/v1/actors/{saint_louis['id']}").status_code == 200
 
     client.patch(f"/v1/conventions/{convention['id']}", json={"status": "ended"})
@@ -272,13 +319,22 @@ def test_unknown_actor_is_404(client):
 
 def test_filters_for_a_directory_and_a_map(client, registry: Registry):
     lille = registry.authority(
-        "Lille", insee_code="59350", latitude=50.63, longitude=3.06, themes=["sustainable_development"]
+        "Lille",
+        insee_code="59350",
+        latitude=50.63,
+        longitude=3.06,
+        themes=["sustainable_development"],
     )
     saint_etienne = registry.authority("Saint-Étienne", latitude=45.43, longitude=4.39)
     nord = registry.post(
         "/v1/actors",
-        {"kind": "local_authority", "level": "department", "name": "Nord", "country": "FR",
-         "insee_code": "59"},
+        {
+            "kind": "local_authority",
+            "level": "department",
+            "name": "Nord",
+            "country": "FR",
+            "insee_code": "59",
+        },
     )
     dakar = registry.authority("Dakar", country="SN", latitude=14.69, longitude=-17.44)
     ngo = registry.actor(
@@ -308,7 +364,11 @@ def test_filters_for_a_directory_and_a_map(client, registry: Registry):
     assert ids(bbox="-20,10,-10,20") == {dakar["id"]}
     bad = client.get("/v1/actors", params={"bbox": "1,2,3"})
     assert bad.status_code == 422
-    assert bad.json()["errors"][0] == {"field": "bbox", "location": "query", "reason": bad.json()["errors"][0]["reason"]}
+    assert bad.json()["errors"][0] == {
+        "field": "bbox",
+        "location": "query",
+        "reason": bad.json()["errors"][0]["reason"],
+    }
     assert client.get("/v1/actors", params={"theme": "astrology"}).status_code == 422
 
 

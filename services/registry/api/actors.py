@@ -52,7 +52,8 @@ def list_actors(
     theme: Annotated[list[ThemeCode], Query(description="Has any of these themes.")] = [],  # noqa: B006
     based_in_id: uuid.UUID | None = None,
     origin_id: Annotated[
-        uuid.UUID | None, Query(description="Migrant organisations originating from this territory.")
+        uuid.UUID | None,
+        Query(description="Migrant organisations originating from this territory."),
     ] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words of the name, any case or accents.")
@@ -61,7 +62,7 @@ def list_actors(
         str | None, Query(description="west,south,east,north: actors located inside this box.")
     ] = None,
 ) -> Page[ActorRead]:
-    """List live actors, filtered for a directory or a map. Repeat a filter to allow several values."""
+    """List live actors for a directory or a map; repeat a filter to allow several values."""
     filters = actors.ActorFilters(
         kind=kind,
         level=level,
@@ -110,7 +111,9 @@ def read_actor(actor_id: uuid.UUID, session: SessionDep, response: Response) -> 
 
 
 @router.patch(
-    "/{actor_id}", response_model=ActorDetail, responses=problem_responses(400, 404, 409, 410, 412, 422)
+    "/{actor_id}",
+    response_model=ActorDetail,
+    responses=problem_responses(400, 404, 409, 410, 412, 422),
 )
 def update_actor(
     actor_id: uuid.UUID,

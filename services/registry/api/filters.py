@@ -26,7 +26,11 @@ def _funded_filters(
     ] = [],  # noqa: B006
 ) -> FundedFilters:
     return FundedFilters(
-        status=status, theme=theme, target_id=target_id, target_country=target_country, actor_ids=actor
+        status=status,
+        theme=theme,
+        target_id=target_id,
+        target_country=target_country,
+        actor_ids=actor,
     )
 
 

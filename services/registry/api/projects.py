@@ -40,9 +40,7 @@ def list_projects(
     response_model=ProjectRead,
     responses=problem_responses(400, 409, 422),
 )
-def create_project(
-    body: ProjectCreate, session: SessionDep, response: Response
-) -> ProjectRead:
+def create_project(body: ProjectCreate, session: SessionDep, response: Response) -> ProjectRead:
     """Record a project led by a registered actor, with its partners."""
     project = projects.create_project(session, body)
     commit(session)
@@ -51,12 +49,8 @@ def create_project(
     return ProjectRead.model_validate(project)
 
 
-@router.get(
-    "/{project_id}", response_model=ProjectRead, responses=problem_responses(404, 410)
-)
-def read_project(
-    project_id: uuid.UUID, session: SessionDep, response: Response
-) -> ProjectRead:
+@router.get("/{project_id}", response_model=ProjectRead, responses=problem_responses(404, 410))
+def read_project(project_id: uuid.UUID, session: SessionDep, response: Response) -> ProjectRead:
     project = get_live(session, Project, project_id)
     send_etag(response, project)
     return ProjectRead.model_validate(project)

@@ -48,7 +48,9 @@ def load_demo(session: Session, path: Path = DEMO_FILE) -> dict[str, int]:
         if "based_in" in spec:
             fields["based_in_id"] = actor(spec["based_in"])
         fields["origin_ids"] = [actor(ref) for ref in spec.get("origins", [])]
-        created = create_actor(session, ActorCreate.model_validate(fields), duplicate_threshold=None)
+        created = create_actor(
+            session, ActorCreate.model_validate(fields), duplicate_threshold=None
+        )
         actor_ids[spec["ref"]] = created.id
 
     for spec in data.get("relationships", []):
