@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 __all__ = [
     "PROBLEM_JSON",
@@ -128,14 +129,28 @@ class PreconditionFailed(Problem):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting that these statuses answer with a problem."""
-    return {
-        status: {
-            "model": ProblemDetail,
-            "content": {PROBLEM_JSON: {}},
-            "description": HTTPStatus(status).phrase,
-        }
-        for status in statuses
-    }
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
+
+
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe every error response as what it is: application/problem+json, ProblemDetail.
+
+    FastAPI documents errors as application/json and adds its own 422 shape; neither is what
+    the service answers, so the generated schema is corrected once, here.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    detail = ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(detail.pop("$defs", {}))
+    components["ProblemDetail"] = detail
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = problem
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 def _response(request: Request, status: int, body: dict[str, Any], headers=None) -> JSONResponse:
@@ -174,12 +189,30 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return _response(request, 422, InvalidInput(detail, errors=errors).to_body())
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        # FastAPI keeps an included router whole; look at the routes inside it.
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            routes.extend(included.routes)
+        elif route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     body = {"type": "about:blank", "title": phrase, "status": exc.status_code, "detail": detail}
-    return _response(request, exc.status_code, body, getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _response(request, exc.status_code, body, headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -189,7 +222,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Make every error of `app` answer with application/problem+json."""
+    """Make every error of `app` answer, and be documented, as application/problem+json."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_problems(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -1,17 +1,32 @@
 """Fixtures shared by every test: databases on each backend and a registry client."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
+from sqlmodel import Session
 
 from services.registry.app import create_app
 from services.registry.migrate import upgrade
 from services.registry.models import metadata
 from services.registry.settings import RegistrySettings
 from tests.databases import BACKENDS, fresh_database
+
+
+def settings_for_tests(database_url: str, **overrides: Any) -> RegistrySettings:
+    """Settings of a registry under test: receivers on 127.0.0.1, retries within a second."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        # Tests drive delivery with dispatchers of their own, to know when it happens.
+        "webhook_dispatcher": "off",
+        "webhook_allowed_hosts": "127.0.0.1",
+        "webhook_retry_schedule": "0,0.1,0.1,0.1",
+        "webhook_timeout_seconds": 5,
+    }
+    return RegistrySettings(**(values | overrides))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -24,7 +39,7 @@ def registry_database(request: pytest.FixtureRequest, tmp_path_factory) -> Itera
 
 @pytest.fixture(scope="session")
 def registry_app(registry_database: str) -> Iterator[Any]:
-    app = create_app(RegistrySettings(database_url=registry_database))
+    app = create_app(settings_for_tests(registry_database))
     yield app
     app.state.engine.dispose()
 
@@ -33,10 +48,11 @@ def empty_database(engine: Engine) -> None:
     tables = [table.name for table in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture
@@ -50,6 +66,20 @@ def client(registry_app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def engine(client: TestClient) -> Engine:
     return client.app.state.engine  # type: ignore[attr-defined]
+
+
+@contextmanager
+def commits_fail() -> Iterator[None]:
+    """Every commit fails while inside, as when the database goes away mid-request."""
+
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("the database refused the commit")
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        yield
+    finally:
+        event.remove(Session, "before_commit", refuse)
 
 
 class Registry:

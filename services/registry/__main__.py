@@ -1,12 +1,14 @@
 """Command line of the registry: `python -m services.registry migrate|load-demo|serve`."""
 
 import argparse
+import signal
 import sys
 
 import uvicorn
 
 from services.registry.db import make_engine, new_session
 from services.registry.demo.loader import is_empty, load_demo
+from services.registry.dispatcher import Dispatcher
 from services.registry.migrate import upgrade
 from services.registry.settings import get_settings
 
@@ -43,6 +45,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    dispatcher = Dispatcher(engine, settings)
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
+    print("webhook worker started", flush=True)
+    try:
+        dispatcher.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.registry")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+    commands.add_parser("worker", help="deliver webhooks (run one or more)").set_defaults(
+        run=_worker
+    )
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -19,6 +19,7 @@ from services.registry.models import (
     Project,
     ProjectPartner,
 )
+from services.registry.outbox import record_change
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -113,7 +114,7 @@ def create_actor(
     if duplicate_threshold is not None:
         _refuse_likely_duplicate(session, actor, duplicate_threshold)
     session.add(actor)
-    session.flush()
+    record_change(session, actor, "created")
     return actor
 
 
@@ -127,7 +128,7 @@ def update_actor(
     _apply(actor, data, data.model_fields_set)
     _check(session, actor)
     touch(actor)
-    session.flush()
+    record_change(session, actor, "updated")
     return actor
 
 
@@ -165,14 +166,15 @@ def delete_actor(session: Session, actor_id: uuid.UUID, *, if_match: str | None)
             projects=[{"id": str(p.id), "title": p.title} for p in projects],
         )
     soft_delete(actor)
+    record_change(session, actor, "deleted")
     for relationship in session.exec(
         select(ActorRelationship).where(
             col(ActorRelationship.deleted_at).is_(None),
             or_(ActorRelationship.subject_id == actor_id, ActorRelationship.object_id == actor_id),
         )
-    ):
+    ).all():
         soft_delete(relationship)
-    session.flush()
+        record_change(session, relationship, "deleted")
     return actor
 
 

@@ -5,8 +5,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.registry.api import actors, conventions, health, projects, relationships, themes
+from services.registry.api import (
+    actors,
+    conventions,
+    events,
+    health,
+    projects,
+    relationships,
+    themes,
+    webhooks,
+)
 from services.registry.db import make_engine
+from services.registry.dispatcher import Dispatcher
 from services.registry.settings import RegistrySettings, get_settings
 from shared.errors import install_problem_handlers
 
@@ -30,7 +40,15 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Embedded mode: this process also delivers webhooks; production runs workers instead.
+        dispatcher = (
+            Dispatcher(engine, settings) if settings.webhook_dispatcher == "embedded" else None
+        )
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -42,6 +60,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     install_problem_handlers(app)
-    for module in (actors, conventions, projects, relationships, themes, health):
+    for module in (actors, conventions, projects, relationships, themes, events, webhooks, health):
         app.include_router(module.router)
     return app

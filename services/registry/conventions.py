@@ -13,6 +13,7 @@ from services.registry.funded import (
     sync_parties,
 )
 from services.registry.models import Convention, ConventionParty, ConventionTheme
+from services.registry.outbox import record_change
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -36,7 +37,7 @@ def create_convention(session: Session, data: ConventionCreate) -> Convention:
     _apply(convention, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     _check(session, convention, data.parties)
     session.add(convention)
-    session.flush()
+    record_change(session, convention, "created")
     return convention
 
 
@@ -51,7 +52,7 @@ def update_convention(
     parties = data.parties if data.parties is not None else _parties_of(convention)
     _check(session, convention, parties)
     touch(convention)
-    session.flush()
+    record_change(session, convention, "updated")
     return convention
 
 
@@ -61,7 +62,7 @@ def delete_convention(
     convention = get_live(session, Convention, convention_id, lock=True)
     check_if_match(convention, if_match)
     soft_delete(convention)
-    session.flush()
+    record_change(session, convention, "deleted")
     return convention
 
 

@@ -65,8 +65,13 @@ def make_engine(url: str) -> Engine:
 
 
 def new_session(engine: Engine) -> Iterator[Session]:
-    """A session for one request: whatever was not committed explicitly is rolled back."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A session for one request: whatever was not committed explicitly is rolled back.
+
+    No autoflush: the domain checks a change against the database before writing it, and an
+    automatic flush in the middle would send the unchecked change first (a foreign key error
+    instead of a clear 422). Domain code flushes when it is ready.
+    """
+    with Session(engine, expire_on_commit=False, autoflush=False) as session:
         yield session
 
 

@@ -44,6 +44,9 @@ def apply_funded(
     for name in _SCALARS:
         if name in fields:
             setattr(resource, name, getattr(data, name))
+    if "target_id" in fields and "target_country" not in fields:
+        # The country follows a new target unless the client says otherwise.
+        resource.target_country = None
     if "budget" in fields:
         resource.budget_amount = data.budget.amount if data.budget else None
         resource.budget_currency = data.budget.currency if data.budget else None

@@ -5,7 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Index, MetaData, Numeric, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Text,
+    text,
+)
 from sqlmodel import Field, Relationship, SQLModel
 
 from services.registry.db import UTCDateTime, utcnow
@@ -19,9 +30,14 @@ __all__ = [
     "Convention",
     "ConventionParty",
     "ConventionTheme",
+    "Event",
+    "FeedState",
     "Project",
     "ProjectPartner",
     "ProjectTheme",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]
 
@@ -218,3 +234,109 @@ class ActorRelationship(Resource, table=True):
     starts_on: date | None = None
     ends_on: date | None = None
     description: str | None = Field(default=None, sa_type=Text)
+
+
+class Event(SQLModel, table=True):
+    """The outbox: one row per committed change, written in the transaction of the change.
+
+    It is both the public change feed and the source of webhook deliveries.
+    """
+
+    __tablename__: ClassVar[str] = "event"  # type: ignore[misc]
+    # SQLite must never reuse a sequence number, even after old events are purged.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    sequence: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
+    type: str = Field(max_length=64, index=True)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    resource_type: str = Field(max_length=32)
+    resource_id: uuid.UUID = Field(index=True)
+    resource_version: int
+    data: dict[str, Any] = Field(sa_type=JSON)
+
+
+class FeedState(SQLModel, table=True):
+    """One row: up to which sequence old events were purged (consumers behind it must resync)."""
+
+    __tablename__: ClassVar[str] = "feed_state"  # type: ignore[misc]
+    id: int = Field(default=1, primary_key=True)
+    purged_through: int = Field(default=0, sa_type=BigInteger)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "webhook_endpoint"  # type: ignore[misc]
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=1000)
+    # Empty means every event type.
+    event_types: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(max_length=100)
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enabled: bool = Field(default=True, index=True)
+    disabled_reason: str | None = Field(default=None, max_length=1000)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def accepts(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to deliver to one endpoint, retried on a schedule until it succeeds or fails."""
+
+    __tablename__: ClassVar[str] = "webhook_delivery"  # type: ignore[misc]
+    __table_args__ = (
+        # The dispatcher's only question: which pending deliveries are due?
+        Index(
+            "ix_webhook_delivery_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoint.id", index=True)
+    event_sequence: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),
+            ForeignKey("event.sequence"),
+            nullable=False,
+            index=True,
+        )
+    )
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A claimed delivery belongs to one dispatcher until this instant; a crash frees it then.
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+
+    attempt_log: list["WebhookAttempt"] = Relationship(
+        sa_relationship_kwargs={**_CASCADE, "order_by": "WebhookAttempt.number"}
+    )
+
+
+class WebhookAttempt(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "webhook_attempt"  # type: ignore[misc]
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    delivery_id: uuid.UUID = Field(foreign_key="webhook_delivery.id", index=True)
+    number: int
+    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status_code: int | None = None
+    duration_ms: int
+    error: str | None = Field(default=None, max_length=1000)
+    response_excerpt: str | None = Field(default=None, max_length=1000)

@@ -13,6 +13,7 @@ from services.registry.funded import (
     sync_parties,
 )
 from services.registry.models import Convention, Project, ProjectPartner, ProjectTheme
+from services.registry.outbox import record_change
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -37,7 +38,7 @@ def create_project(session: Session, data: ProjectCreate) -> Project:
     _apply(project, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     _check(session, project, data.partners)
     session.add(project)
-    session.flush()
+    record_change(session, project, "created")
     return project
 
 
@@ -51,7 +52,7 @@ def update_project(
     _apply(project, data, data.model_fields_set)
     _check(session, project, data.partners)
     touch(project)
-    session.flush()
+    record_change(session, project, "updated")
     return project
 
 
@@ -59,7 +60,7 @@ def delete_project(session: Session, project_id: uuid.UUID, *, if_match: str | N
     project = get_live(session, Project, project_id, lock=True)
     check_if_match(project, if_match)
     soft_delete(project)
-    session.flush()
+    record_change(session, project, "deleted")
     return project
 
 

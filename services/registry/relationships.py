@@ -5,6 +5,7 @@ import uuid
 from sqlmodel import Session, col, or_, select
 
 from services.registry.models import ActorRelationship
+from services.registry.outbox import record_change
 from services.registry.resources import (
     check_if_match,
     check_period,
@@ -38,7 +39,7 @@ def create_relationship(session: Session, data: RelationshipCreate) -> ActorRela
     _apply(relationship, data, data.model_fields_set)
     _check(session, relationship)
     session.add(relationship)
-    session.flush()
+    record_change(session, relationship, "created")
     return relationship
 
 
@@ -51,7 +52,7 @@ def update_relationship(
     _apply(relationship, data, data.model_fields_set)
     _check(session, relationship)
     touch(relationship)
-    session.flush()
+    record_change(session, relationship, "updated")
     return relationship
 
 
@@ -61,7 +62,7 @@ def delete_relationship(
     relationship = get_live(session, ActorRelationship, relationship_id, lock=True)
     check_if_match(relationship, if_match)
     soft_delete(relationship)
-    session.flush()
+    record_change(session, relationship, "deleted")
     return relationship
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "check_period",
     "etag",
     "get_live",
+    "keyset",
     "live_actors",
     "paginate",
     "raise_if_invalid",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 R = TypeVar("R", bound=Resource)
+T = TypeVar("T", bound=SQLModel)
 L = TypeVar("L", bound=SQLModel)
 
 
@@ -139,23 +141,29 @@ def refuse_cleared(data: BaseModel, required: Iterable[str]) -> None:
 def paginate(
     session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
 ) -> tuple[list[R], str | None]:
-    """One page of a listing in (created_at, id) order, and the cursor of the next page."""
-    statement = statement.where(col(model.deleted_at).is_(None))
+    """One page of live resources, and the cursor of the next page."""
+    return keyset(session, statement.where(col(model.deleted_at).is_(None)), model, cursor, limit)
+
+
+def keyset(
+    session: Session, statement: SelectOfScalar[T], model: type[T], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """One page in (created_at, id) order, and the cursor of the next page (None on the last)."""
     if cursor is not None:
-        created_at, resource_id = decode_cursor(cursor, 2)
+        created_at, row_id = decode_cursor(cursor, 2)
         try:
-            position = (_parse_datetime(created_at), uuid.UUID(str(resource_id)))
+            position = (_parse_datetime(created_at), uuid.UUID(str(row_id)))
         except ValueError as error:
             raise InvalidInput.on(
                 "cursor", "not a cursor returned by this listing", "query"
             ) from error
-        statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)
-    statement = statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)
+        statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)  # type: ignore[attr-defined]
+    statement = statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)  # type: ignore[attr-defined]
     rows = list(session.exec(statement))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])  # type: ignore[attr-defined]
 
 
 def _parse_datetime(value: Any) -> datetime:

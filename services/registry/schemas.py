@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -250,10 +251,15 @@ class FundedRead(ResourceRead):
     description: str | None
 
 
+def _by_actor(parties: list[Party]) -> list[Party]:
+    """One order whatever the database or the request: by actor id."""
+    return sorted(parties, key=lambda party: str(party.actor_id))
+
+
 class ConventionRead(FundedRead):
     kind: ConventionKind
     title: str
-    parties: list[Party]
+    parties: Annotated[list[Party], AfterValidator(_by_actor)]
     signed_on: date | None
     source_url: str | None
 
@@ -287,7 +293,7 @@ class ProjectCreate(ProjectBase):
 
     title: Title
     lead_id: uuid.UUID
-    partners: list[Party] = Field(default_factory=list)
+    partners: Annotated[list[Party], AfterValidator(_by_actor)] = Field(default_factory=list)
     themes: list[ThemeCode] = Field(default_factory=list)
     status: Status = Status.active
 
@@ -300,7 +306,7 @@ class ProjectRead(FundedRead):
     title: str
     convention_id: uuid.UUID | None
     lead_id: uuid.UUID
-    partners: list[Party]
+    partners: Annotated[list[Party], AfterValidator(_by_actor)]
 
 
 # --- relationships -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The registry's settings object: the one place that reads its configuration."""
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field
 
@@ -14,6 +15,34 @@ class RegistrySettings(ServiceSettings):
         default="sqlite:///./data/passerelles.db",
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host:5432/db.",
     )
+    event_retention_days: float = Field(
+        default=30, gt=0, description="How long events stay in the change feed."
+    )
+    webhook_dispatcher: Literal["embedded", "off"] = Field(
+        default="embedded",
+        description="`embedded` delivers webhooks from the API process; `off` leaves it to "
+        "`python -m services.registry worker` processes.",
+    )
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,36000",
+        description="Seconds to wait before each attempt, comma-separated; the first is the "
+        "first try. Jitter of up to 10 % is added to each wait.",
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0, description="Per attempt.")
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts that may be private or plain http (tests, intranets).",
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 24 * 3600, gt=0, description="An endpoint failing this long is disabled."
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=24 * 3600,
+        ge=0,
+        description="After a rotation, the old secret also signs this long.",
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Dispatcher idle wait.")
+    webhook_concurrency: int = Field(default=8, ge=1, description="Parallel deliveries.")
     duplicate_name_threshold: float = Field(
         default=92.0,
         ge=0,
@@ -21,6 +50,16 @@ class RegistrySettings(ServiceSettings):
         description="rapidfuzz token-sort score from which a new actor's name counts as a likely "
         "duplicate of an existing actor of the same kind and country.",
     )
+
+    @property
+    def retry_schedule(self) -> list[float]:
+        return [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        return frozenset(
+            host.strip().lower() for host in self.webhook_allowed_hosts.split(",") if host.strip()
+        )
 
 
 @cache

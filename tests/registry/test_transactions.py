@@ -1,27 +1,8 @@
 """A write is acknowledged only once committed, and a failed write leaves nothing behind."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from fastapi.testclient import TestClient
-from sqlalchemy import event
-from sqlmodel import Session
 
-from tests.conftest import Registry
-
-
-@contextmanager
-def commits_fail() -> Iterator[None]:
-    """Every commit fails while inside, as when the database goes away mid-request."""
-
-    def refuse(_session: Session) -> None:
-        raise RuntimeError("the database refused the commit")
-
-    event.listen(Session, "before_commit", refuse)
-    try:
-        yield
-    finally:
-        event.remove(Session, "before_commit", refuse)
+from tests.conftest import Registry, commits_fail
 
 
 def test_a_failing_commit_reaches_the_client_as_an_error_never_a_201(client, registry: Registry):

@@ -1,0 +1,73 @@
+"""Run the registry's own commands as real processes on 127.0.0.1, as an operator would."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+__all__ = ["ROOT", "Service", "free_port", "run_cli"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.registry", *args],
+        cwd=ROOT,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+class Service:
+    """`python -m services.registry <command>` in the background; stopped by `stop` or `kill`."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.registry", *args],
+            cwd=ROOT,
+            env=os.environ | env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @classmethod
+    def api(cls, env: dict[str, str], port: int) -> "Service":
+        service = cls(env, "serve", "--port", str(port))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return service
+            except httpx.TransportError:
+                pass
+            if service.process.poll() is not None or time.monotonic() > deadline:
+                service.kill()
+                raise RuntimeError("the registry did not start")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything in flight."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()

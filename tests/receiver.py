@@ -1,0 +1,95 @@
+"""A partner platform's webhook receiver on 127.0.0.1, verifying with `standardwebhooks`.
+
+It answers as told (`status`), so tests can make it fail, ask for a retry later or go away,
+and it keeps every request with whether its signature verified.
+"""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+__all__ = ["Received", "Receiver"]
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+
+    @property
+    def msg_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    secret: str | None = None
+    status: int = 200
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool:
+        """What a receiver of ours does: any parse error is a failed verification, never a crash."""
+        if self.secret is None:
+            return False
+        try:
+            Webhook(self.secret).verify(body, headers)
+        except (WebhookVerificationError, ValueError):
+            return False
+        return True
+
+    def start(self) -> "Receiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                verified = receiver.verify(body, headers)
+                with receiver._lock:
+                    receiver.received.append(Received(headers, body, verified))
+                    status = receiver.status if verified else 400
+                    extra = dict(receiver.extra_headers)
+                self.send_response(status)
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def ids(self, verified_only: bool = True) -> list[str]:
+        with self._lock:
+            return [r.msg_id for r in self.received if r.verified or not verified_only]

@@ -1,0 +1,207 @@
+"""Every error is an RFC 9457 problem, and the OpenAPI document says so and shows examples."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import Registry
+
+PROBLEM_JSON = "application/problem+json"
+RESOURCES = ["actors", "conventions", "projects", "relationships"]
+
+
+def assert_problem(response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem = response.json()
+    assert problem["status"] == status
+    for member in ("type", "title", "detail"):
+        assert isinstance(problem[member], str) and problem[member], (member, problem)
+    return problem
+
+
+@pytest.mark.parametrize("path", ["/v1/nothing", "/v1/actors/extra/segments", "/"])
+def test_an_unknown_route_is_a_404_problem(client, path):
+    problem = assert_problem(client.get(path), 404)
+    assert problem["instance"] == path
+
+
+def allowed(response) -> set[str]:
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+def test_a_wrong_method_is_a_405_problem(client):
+    response = client.put("/v1/actors", json={})
+    assert_problem(response, 405)
+    assert "GET" in allowed(response)
+    themes = client.post("/v1/themes", json={})
+    assert_problem(themes, 405)
+    assert allowed(themes) == {"GET"}
+
+
+def test_a_405_lists_every_allowed_method(client):
+    assert allowed(client.put("/v1/actors", json={})) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+def test_a_malformed_json_body_is_a_400_problem_and_writes_nothing(
+    client, registry: Registry, resource
+):
+    response = client.post(
+        f"/v1/{resource}",
+        content=b'{"kind": "association", "name": ',
+        headers={"Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 400)
+    assert "JSON" in problem["detail"]
+    assert registry.count(f"/v1/{resource}") == 0
+
+
+def test_a_malformed_json_patch_is_a_400_problem_and_changes_nothing(client, registry: Registry):
+    actor = registry.actor("association", "Eau Vive")
+    response = client.patch(
+        f"/v1/actors/{actor['id']}",
+        content=b"{'name': 'Eau Morte'}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 400)
+    assert client.get(f"/v1/actors/{actor['id']}").json()["version"] == 1
+
+
+@pytest.mark.parametrize("body", [[], "actor", 42])
+def test_a_body_that_is_not_an_object_is_a_422_problem(client, body):
+    problem = assert_problem(client.post("/v1/actors", json=body), 422)
+    assert problem["errors"][0]["location"] == "body"
+
+
+def test_a_missing_body_is_a_422_problem(client):
+    problem = assert_problem(client.post("/v1/conventions"), 422)
+    assert problem["errors"][0]["location"] == "body"
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_a_bad_uuid_in_the_path_is_a_422_problem_naming_it(client, resource, method):
+    response = client.request(method, f"/v1/{resource}/not-a-uuid", json={})
+    problem = assert_problem(response, 422)
+    [error] = problem["errors"]
+    assert error["location"] == "path"
+    assert error["field"] == resource.removesuffix("s") + "_id"
+    assert error["reason"]
+
+
+def test_a_bad_query_value_is_a_422_problem_located_in_the_query(client):
+    problem = assert_problem(client.get("/v1/actors", params={"limit": "many"}), 422)
+    assert problem["errors"][0] == {
+        "field": "limit",
+        "location": "query",
+        "reason": problem["errors"][0]["reason"],
+    }
+
+
+def test_problems_of_the_domain_share_the_shape(client, registry: Registry):
+    lille = registry.authority("Lille", insee_code="59350")
+    duplicate = client.post(
+        "/v1/actors?not_duplicate=true",
+        json={
+            "kind": "local_authority",
+            "level": "municipality",
+            "name": "Lille bis",
+            "country": "FR",
+            "insee_code": "59350",
+        },
+    )
+    assert assert_problem(duplicate, 409)["type"] != "about:blank"
+    url = f"/v1/actors/{lille['id']}"
+    assert_problem(client.patch(url, json={"acronym": "L"}, headers={"If-Match": '"7"'}), 412)
+    assert_problem(client.get(f"/v1/actors/{uuid.uuid4()}"), 404)
+    assert client.delete(url).status_code == 204
+    assert_problem(client.get(url), 410)
+
+
+# --- the OpenAPI document ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def openapi(client) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_interactive_documentation_is_served(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert "/openapi.json" in response.text
+
+
+def test_error_statuses_are_documented_as_problems(openapi):
+    documented = {
+        ("/v1/actors", "post"): {"409", "422"},
+        ("/v1/conventions", "post"): {"422"},
+        ("/v1/projects", "post"): {"422"},
+        ("/v1/relationships", "post"): {"409", "422"},
+        ("/v1/actors/{actor_id}", "patch"): {"404", "410", "412", "422"},
+        ("/v1/conventions/{convention_id}", "patch"): {"404", "410", "412", "422"},
+        ("/v1/projects/{project_id}", "delete"): {"404", "410", "412"},
+        ("/v1/relationships/{relationship_id}", "get"): {"404", "410"},
+        ("/v1/themes/{code}", "get"): {"404"},
+    }
+    for (path, method), statuses in documented.items():
+        responses = openapi["paths"][path][method]["responses"]
+        for status in statuses:
+            assert status in responses, (method, path, status)
+            assert PROBLEM_JSON in responses[status]["content"], (method, path, status)
+
+
+def test_problem_responses_carry_their_schema_under_problem_json(openapi):
+    responses = openapi["paths"]["/v1/actors"]["post"]["responses"]
+    for status in ("409", "422"):
+        content = responses[status]["content"]
+        assert content[PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/ProblemDetail"}
+        assert "application/json" not in content
+
+
+def test_every_documented_error_is_a_problem(openapi):
+    undocumented = [
+        (method.upper(), path, status)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.startswith(("4", "5")) and PROBLEM_JSON not in response.get("content", {})
+    ]
+    assert undocumented == []
+
+
+def _schema_examples(openapi: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    """The request examples of POST `path`, given on the body or on its schema."""
+    content = openapi["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    examples = [example["value"] for example in content.get("examples", {}).values()]
+    examples += [content["example"]] if "example" in content else []
+    reference = content["schema"].get("$ref", "")
+    schema = openapi["components"]["schemas"].get(reference.rsplit("/", 1)[-1], {})
+    examples += schema.get("examples", [])
+    return examples + ([schema["example"]] if "example" in schema else [])
+
+
+# Fields of the examples that name other records, which an empty registry does not hold.
+REFERENCES = ("based_in_id", "origin_ids", "target_id", "lead_id", "convention_id")
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+def test_request_examples_are_documented_and_well_formed(client, openapi, resource):
+    examples = _schema_examples(openapi, f"/v1/{resource}")
+    assert examples, f"POST /v1/{resource} has no request example"
+    for example in examples:
+        response = client.post(f"/v1/{resource}?not_duplicate=true", json=example)
+        if response.status_code == 201:
+            continue
+        # On an empty registry an example may only fail for the records it points to.
+        problem = assert_problem(response, 422)
+        for error in problem["errors"]:
+            field = error["field"]
+            assert field.endswith(("actor_id", "subject_id", "object_id")) or field.startswith(
+                REFERENCES
+            ), (example, error)
