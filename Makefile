@@ -5,12 +5,22 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 REGISTRY_PORT ?= 8000
+MATCHING_PORT ?= 8001
+export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
 
-.PHONY: run test install migrate demo lint ci clean
+.PHONY: run run-registry run-matching test install migrate demo lint clean
 
-run: demo ## migrate, load the demo data if empty, serve the registry
-	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs"
+run: demo ## migrate, load the demo data if empty, serve both services (Ctrl-C stops both)
+	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
+	@$(PY) -m services.registry serve --host $(HOST) --port $(REGISTRY_PORT) & registry=$$!; \
+	trap 'kill $$registry 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m services.matching serve --host $(HOST) --port $(MATCHING_PORT)
+
+run-registry: demo ## the registry alone
 	$(PY) -m services.registry serve --host $(HOST) --port $(REGISTRY_PORT)
+
+run-matching: migrate ## the matching service alone (follows the registry at MATCHING_REGISTRY_URL)
+	$(PY) -m services.matching serve --host $(HOST) --port $(MATCHING_PORT)
 
 test: demo ## same bootstrap, then the whole test suite
 	$(PY) -m pytest
@@ -29,6 +39,7 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 
 migrate: install
 	$(PY) -m services.registry migrate
+	$(PY) -m services.matching migrate
 
 demo: migrate
 	$(PY) -m services.registry load-demo --if-empty
@@ -38,4 +49,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data/passerelles.db data/passerelles.db-*
+	rm -rf $(VENV) data/passerelles.db* data/matching.db*

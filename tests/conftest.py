@@ -10,9 +10,9 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from services.registry.app import create_app
-from services.registry.migrate import upgrade
 from services.registry.models import metadata
 from services.registry.settings import RegistrySettings
+from shared.migrate import upgrade
 from tests.databases import BACKENDS, fresh_database
 
 
@@ -80,6 +80,20 @@ def commits_fail() -> Iterator[None]:
         yield
     finally:
         event.remove(Session, "before_commit", refuse)
+
+
+def assert_problem(response, status: int, field: str | None = None) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status (naming `field`, if given)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    for member in ("type", "title", "detail"):
+        assert isinstance(problem[member], str) and problem[member], (member, problem)
+    if field is not None:
+        assert field in [error["field"] for error in problem["errors"]], problem
+        assert all(error["reason"] for error in problem["errors"])
+    return problem
 
 
 class Registry:

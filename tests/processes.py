@@ -33,11 +33,11 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 class Service:
-    """`python -m services.registry <command>` in the background; stopped by `stop` or `kill`."""
+    """`python -m <service> <command>` in the background; stopped by `stop` or `kill`."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, module: str = "services.registry") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.registry", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=os.environ | env,
             stdout=subprocess.DEVNULL,
@@ -45,8 +45,9 @@ class Service:
         )
 
     @classmethod
-    def api(cls, env: dict[str, str], port: int) -> "Service":
-        service = cls(env, "serve", "--port", str(port))
+    def api(cls, env: dict[str, str], port: int, module: str = "services.registry") -> "Service":
+        """Serve the HTTP API of `module` on `port`, once it answers /health."""
+        service = cls(env, "serve", "--port", str(port), module=module)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -56,7 +57,7 @@ class Service:
                 pass
             if service.process.poll() is not None or time.monotonic() > deadline:
                 service.kill()
-                raise RuntimeError("the registry did not start")
+                raise RuntimeError(f"{module} did not start")
             time.sleep(0.1)
 
     def kill(self) -> None:

@@ -6,11 +6,11 @@ import sys
 
 import uvicorn
 
-from services.registry.db import make_engine, new_session
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
-from services.registry.migrate import upgrade
 from services.registry.settings import get_settings
+from shared.db import make_engine, new_session
+from shared.migrate import upgrade
 
 
 def _migrate(_args: argparse.Namespace) -> int:

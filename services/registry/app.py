@@ -15,9 +15,9 @@ from services.registry.api import (
     themes,
     webhooks,
 )
-from services.registry.db import make_engine
 from services.registry.dispatcher import Dispatcher
 from services.registry.settings import RegistrySettings, get_settings
+from shared.db import make_engine
 from shared.errors import install_problem_handlers
 
 __all__ = ["create_app"]

@@ -20,12 +20,12 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from services.registry.db import utcnow
 from services.registry.delivery import Outcome, next_delay, send
 from services.registry.feed import purge_expired
 from services.registry.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.registry.outbox import envelope
 from services.registry.settings import RegistrySettings
+from shared.db import utcnow
 
 __all__ = ["Dispatcher", "signing_secrets"]
 

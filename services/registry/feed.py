@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, exists, select
 
-from services.registry.db import utcnow
 from services.registry.models import Event, FeedState, WebhookAttempt, WebhookDelivery
 from services.registry.resources import Gone
+from shared.db import utcnow
 
 __all__ = ["FeedGap", "feed_bounds", "purge_expired", "read_feed"]
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.registry.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, utcnow
 
 __all__ = [
     "Actor",

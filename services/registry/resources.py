@@ -10,8 +10,8 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from services.registry.db import utcnow
 from services.registry.models import Actor, Resource
+from shared.db import utcnow
 from shared.errors import FieldError, InvalidInput, NotFound, PreconditionFailed, Problem
 from shared.pagination import decode_cursor, encode_cursor
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -251,17 +250,18 @@ class FundedRead(ResourceRead):
     description: str | None
 
 
-def _by_actor(parties: list[Party]) -> list[Party]:
-    """One order whatever the database or the request: by actor id."""
-    return sorted(parties, key=lambda party: str(party.actor_id))
-
-
 class ConventionRead(FundedRead):
     kind: ConventionKind
     title: str
-    parties: Annotated[list[Party], AfterValidator(_by_actor)]
+    parties: list[Party]
     signed_on: date | None
     source_url: str | None
+
+    @field_validator("parties")
+    @classmethod
+    def _by_actor(cls, parties: list[Party]) -> list[Party]:
+        """One order whatever the database or the request: by actor id."""
+        return sorted(parties, key=lambda party: str(party.actor_id))
 
 
 class ProjectBase(FundedBase):
@@ -293,7 +293,7 @@ class ProjectCreate(ProjectBase):
 
     title: Title
     lead_id: uuid.UUID
-    partners: Annotated[list[Party], AfterValidator(_by_actor)] = Field(default_factory=list)
+    partners: list[Party] = Field(default_factory=list)
     themes: list[ThemeCode] = Field(default_factory=list)
     status: Status = Status.active
 
@@ -306,7 +306,13 @@ class ProjectRead(FundedRead):
     title: str
     convention_id: uuid.UUID | None
     lead_id: uuid.UUID
-    partners: Annotated[list[Party], AfterValidator(_by_actor)]
+    partners: list[Party]
+
+    @field_validator("partners")
+    @classmethod
+    def _by_actor(cls, partners: list[Party]) -> list[Party]:
+        """One order whatever the database or the request: by actor id."""
+        return sorted(partners, key=lambda party: str(party.actor_id))
 
 
 # --- relationships -----------------------------------------------------------------------------

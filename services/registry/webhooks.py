@@ -7,7 +7,6 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services.registry.db import utcnow
 from services.registry.delivery import Outcome, send
 from services.registry.dispatcher import signing_secrets
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
@@ -15,6 +14,7 @@ from services.registry.netguard import UnsafeUrl, check_webhook_url
 from services.registry.resources import check_if_match, keyset
 from services.registry.settings import RegistrySettings
 from services.registry.webhook_schemas import WebhookCreate, WebhookUpdate
+from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
 from shared.events import EventEnvelope, ResourceRef
 from shared.webhooks import new_secret

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from services.registry.actors import create_actor
-from services.registry.db import new_session
 from services.registry.feed import purge_expired, read_feed
 from services.registry.schemas import ActorCreate
+from shared.db import new_session
 from tests.conftest import Registry, commits_fail
 
 

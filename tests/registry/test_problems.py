@@ -5,20 +5,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Registry
+from tests.conftest import Registry, assert_problem
 
 PROBLEM_JSON = "application/problem+json"
 RESOURCES = ["actors", "conventions", "projects", "relationships"]
-
-
-def assert_problem(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    problem = response.json()
-    assert problem["status"] == status
-    for member in ("type", "title", "detail"):
-        assert isinstance(problem[member], str) and problem[member], (member, problem)
-    return problem
 
 
 @pytest.mark.parametrize("path", ["/v1/nothing", "/v1/actors/extra/segments", "/"])

@@ -7,21 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Registry
+from tests.conftest import Registry, assert_problem
 
 MISSING = object()
-
-
-def assert_problem(response, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["status"] == status
-    assert problem["title"] and problem["detail"]
-    if field is not None:
-        assert field in [error["field"] for error in problem["errors"]], problem
-        assert all(error["reason"] for error in problem["errors"])
-    return problem
 
 
 def partner(actor: dict[str, Any], role: str = "partner") -> dict[str, str]:

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
-from services.registry.db import make_engine
-from services.registry.migrate import upgrade
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
+from shared.db import make_engine
+from shared.migrate import upgrade
 from tests.databases import BACKENDS, POSTGRES_URL, fresh_database
 from tests.processes import Service, free_port
 from tests.receiver import Receiver

@@ -56,8 +56,8 @@ def test_every_delivery_verifies_with_the_standard_webhooks_library(
 
     assert all(r.verified for r in receiver.received)
     events = client.get("/v1/events").json()["items"]
-    assert receiver.ids() == [e["id"] for e in events]
-    assert [r.event for r in receiver.received] == events
+    assert sorted(receiver.ids()) == sorted(e["id"] for e in events)
+    assert sorted((r.event for r in receiver.received), key=lambda e: e["sequence"]) == events
     assert receiver.received[0].headers["content-type"] == "application/json"
 
 
@@ -202,7 +202,8 @@ def test_a_410_disables_the_endpoint_and_says_why(
     replayed = client.post(f"/v1/webhooks/{endpoint['id']}/replay", json={"after": 0})
     assert replayed.json() == {"deliveries": 2}
     drain(dispatcher, lambda: len(receiver.ids()) == 3)
-    assert receiver.ids()[1:] == [e["id"] for e in client.get("/v1/events").json()["items"]]
+    # Deliveries run in parallel: receivers get no ordering promise, only every event.
+    assert set(receiver.ids()[1:]) == {e["id"] for e in client.get("/v1/events").json()["items"]}
 
 
 def test_an_endpoint_failing_too_long_is_disabled(client, registry, receiver, engine):

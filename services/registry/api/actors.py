@@ -14,11 +14,11 @@ from services.registry.api.deps import (
     page_of,
     send_etag,
 )
-from services.registry.db import commit
 from services.registry.models import Actor
 from services.registry.resources import get_live
 from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
 from services.registry.vocabulary import ActorKind, CountryCode, Level, ThemeCode
+from shared.db import commit
 from shared.errors import InvalidInput, problem_responses
 from shared.pagination import Page
 

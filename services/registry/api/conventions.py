@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 from services.registry import conventions
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
 from services.registry.api.filters import FundedQuery
-from services.registry.db import commit
 from services.registry.models import Convention
 from services.registry.resources import get_live
 from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
 from services.registry.vocabulary import ConventionKind
+from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
 

@@ -8,10 +8,10 @@ from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from services.registry.db import new_session
 from services.registry.models import Resource
 from services.registry.resources import etag
 from services.registry.settings import RegistrySettings
+from shared.db import new_session
 from shared.errors import InvalidInput
 from shared.pagination import Page, next_link
 

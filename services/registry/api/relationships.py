@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import relationships
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
-from services.registry.db import commit
 from services.registry.models import ActorRelationship
 from services.registry.resources import get_live
 from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
 from services.registry.vocabulary import RelationshipKind
+from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
 

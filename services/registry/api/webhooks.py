@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import webhooks
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, SettingsDep, page_of
-from services.registry.db import commit
 from services.registry.webhook_schemas import (
     DeliveryRead,
     ReplayRequest,
@@ -19,6 +18,7 @@ from services.registry.webhook_schemas import (
     WebhookRead,
     WebhookUpdate,
 )
+from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
 

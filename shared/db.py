@@ -1,4 +1,4 @@
-"""Engine and session for the registry database (SQLite embedded by default, PostgreSQL)."""
+"""Engines, sessions and column types for the services' databases (SQLite or PostgreSQL)."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime

@@ -1,0 +1,55 @@
+"""The matching service: a live graph of the registry, partner suggestions with reasons."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.matching.api import graph, health, suggestions
+from services.matching.follower import Follower, GraphHolder
+from services.matching.registry_client import RegistryClient
+from services.matching.settings import MatchingSettings, get_settings
+from shared.db import make_engine
+from shared.errors import install_problem_handlers
+from shared.http import http_client
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """
+The matching service of **Passerelles** keeps a graph of territories, associations and migrant
+networks, built from the registry and kept current by following its change feed, and
+suggests partners with the reasons behind every score. See `docs/matching.md`.
+"""
+
+
+def create_app(settings: MatchingSettings | None = None, *, follow: bool = True) -> FastAPI:
+    """The app; with `follow`, it loads the registry and follows its feed in the background."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    holder = GraphHolder()
+    client = http_client(settings.registry_url, settings.request_timeout_seconds)
+    follower = Follower(
+        holder,
+        RegistryClient(client),
+        poll_seconds=settings.poll_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if follow:
+            follower.start()
+        yield
+        follower.stop()
+        client.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Passerelles matching", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan
+    )
+    app.state.settings, app.state.engine = settings, engine
+    app.state.holder, app.state.follower = holder, follower
+    install_problem_handlers(app)
+    for module in (suggestions, graph, health):
+        app.include_router(module.router)
+    return app

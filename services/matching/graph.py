@@ -1,0 +1,276 @@
+"""The cooperation graph: actors as nodes, typed ties as edges, kept current event by event.
+
+Pure: no I/O. The graph is built from registry resources (the JSON the registry serves) and
+changed by applying the registry's events, idempotently: a resource older than the one the
+graph holds is ignored, so replaying events or overlapping a snapshot with the feed is safe.
+
+Edges are those of an undirected ``networkx.Graph`` (so the link-prediction functions of
+networkx apply); each edge carries ``ties``, a dict from the tie's source key to its
+description, because two actors can be tied by several conventions, projects or memberships.
+
+Tie types: ``cooperates_with`` (a convention or project between two actors), ``member_of``,
+``supports``, ``coordinates`` (relationships), ``based_in`` (association or migrant
+organisation → its home local authority), ``originates_from`` (migrant organisation → a
+territory of origin), ``active_in`` (an actor → the target territory of its convention or
+project).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import networkx as nx
+
+__all__ = ["COORDINATION", "CooperationGraph", "Tie"]
+
+# Ties that mean two actors already coordinate (or a third one coordinates them).
+COORDINATION = frozenset({"cooperates_with", "member_of", "coordinates"})
+_PARTNERSHIP = COORDINATION | {"supports", "active_in"}
+
+
+@dataclass(frozen=True)
+class Tie:
+    type: str
+    source: str  # e.g. "convention:<id>", "relationship:<id>", "actor:<id>"
+    themes: frozenset[str] = frozenset()
+    starts_on: date | None = None
+    ends_on: date | None = None
+    active: bool = True
+    # For directed meanings (member_of, based_in, …): the actor the tie goes from.
+    origin: str | None = None
+
+
+@dataclass
+class CooperationGraph:
+    g: nx.Graph = field(default_factory=nx.Graph)
+    versions: dict[str, int] = field(default_factory=dict)
+    # Source key → the edges it created, to remove them when the source changes.
+    _edges_of: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    # Indexes for bounded candidate generation.
+    by_theme: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_country: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def actor(self, actor_id: str) -> dict[str, Any]:
+        return self.g.nodes[actor_id]
+
+    def has_actor(self, actor_id: str) -> bool:
+        return actor_id in self.g
+
+    def ties(self, a: str, b: str) -> list[Tie]:
+        data = self.g.get_edge_data(a, b)
+        return list(data["ties"].values()) if data else []
+
+    def ties_of(self, actor_id: str, tie_type: str) -> Iterator[tuple[str, Tie]]:
+        """(other actor, tie) for every tie of this type at this actor."""
+        for other, data in self.g.adj[actor_id].items():
+            for tie in data["ties"].values():
+                if tie.type == tie_type:
+                    yield other, tie
+
+    def partners(self, actor_id: str) -> set[str]:
+        """Actors already working with this one: a convention, a project (including one in its
+        territory) or a relationship; suggesting them again would tell nothing new."""
+        return {
+            other
+            for other, data in self.g.adj[actor_id].items()
+            if any(t.type in _PARTNERSHIP for t in data["ties"].values())
+        }
+
+    def home_of(self, actor_id: str) -> str | None:
+        """An actor's territory: itself for a local authority, else where it is based."""
+        node = self.g.nodes[actor_id]
+        if node.get("kind") == "local_authority":
+            return actor_id
+        return node.get("based_in")
+
+    # --- building --------------------------------------------------------------------------------
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Apply one registry event (the envelope of /v1/events)."""
+        resource_type = event["resource"]["type"]
+        data = event["data"]
+        handler = {
+            "actor": self.put_actor,
+            "convention": self.put_convention,
+            "project": self.put_project,
+            "relationship": self.put_relationship,
+        }.get(resource_type)
+        if handler is not None:
+            handler(data)
+
+    def _is_stale(self, key: str, data: dict[str, Any]) -> bool:
+        version = int(data.get("version", 0))
+        if self.versions.get(key, -1) > version:
+            return True
+        self.versions[key] = version
+        return False
+
+    def put_actor(self, data: dict[str, Any]) -> None:
+        key = f"actor:{data['id']}"
+        if self._is_stale(key, data):
+            return
+        actor_id = str(data["id"])
+        self._drop_source(key)
+        if data.get("deleted_at"):
+            self._remove_actor(actor_id)
+            return
+        self._unindex(actor_id)
+        self.g.add_node(
+            actor_id,
+            name=data["name"],
+            kind=data["kind"],
+            level=data.get("level"),
+            country=data["country"],
+            themes=frozenset(data.get("themes") or []),
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            population=data.get("population"),
+            based_in=_str(data.get("based_in_id")),
+            origins=frozenset(str(o) for o in data.get("origin_ids") or []),
+            intervention_countries=frozenset(data.get("intervention_countries") or []),
+        )
+        for theme in data.get("themes") or []:
+            self.by_theme[theme].add(actor_id)
+        self.by_country[data["country"]].add(actor_id)
+        if data.get("based_in_id"):
+            self._link(actor_id, str(data["based_in_id"]), Tie("based_in", key, origin=actor_id))
+        for origin in data.get("origin_ids") or []:
+            self._link(actor_id, str(origin), Tie("originates_from", key, origin=actor_id))
+
+    def put_convention(self, data: dict[str, Any]) -> None:
+        parties = [str(p["actor_id"]) for p in data.get("parties", [])]
+        self._put_cooperation("convention", data, parties)
+
+    def put_project(self, data: dict[str, Any]) -> None:
+        members = [str(data["lead_id"])] + [str(p["actor_id"]) for p in data.get("partners", [])]
+        self._put_cooperation("project", data, members)
+
+    def put_relationship(self, data: dict[str, Any]) -> None:
+        key = f"relationship:{data['id']}"
+        if self._is_stale(key, data):
+            return
+        self._drop_source(key)
+        if data.get("deleted_at"):
+            return
+        subject, obj = str(data["subject_id"]), str(data["object_id"])
+        tie = Tie(
+            data["kind"],
+            key,
+            starts_on=_date(data.get("starts_on")),
+            ends_on=_date(data.get("ends_on")),
+            active=_date(data.get("ends_on")) is None or _date(data.get("ends_on")) >= date.today(),
+            origin=subject,
+        )
+        self._link(subject, obj, tie)
+
+    def _put_cooperation(self, kind: str, data: dict[str, Any], members: list[str]) -> None:
+        key = f"{kind}:{data['id']}"
+        if self._is_stale(key, data):
+            return
+        self._drop_source(key)
+        if data.get("deleted_at") or data.get("status") == "draft":
+            return
+        tie_args = {
+            "source": key,
+            "themes": frozenset(data.get("themes") or []),
+            "starts_on": _date(data.get("starts_on")),
+            "ends_on": _date(data.get("ends_on")),
+            # Ended work stays in the graph, marked, so history still explains proximity.
+            "active": data.get("status") in ("active", "suspended"),
+        }
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                self._link(a, b, Tie("cooperates_with", **tie_args))
+        target = _str(data.get("target_id"))
+        if target is not None:
+            for member in members:
+                if member != target:
+                    self._link(member, target, Tie("active_in", origin=member, **tie_args))
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _link(self, a: str, b: str, tie: Tie) -> None:
+        if a == b:
+            return
+        if a not in self.g or b not in self.g:
+            # An endpoint unknown here (deleted, or not yet seen) adds no edge; the actor's own
+            # event will come and the source is re-applied on its next change or resync.
+            self._pending(tie.source, a, b, tie)
+            return
+        if not self.g.has_edge(a, b):
+            self.g.add_edge(a, b, ties={})
+        self.g.edges[a, b]["ties"][(tie.source, tie.type, tie.origin)] = tie
+        self._edges_of[tie.source].add((a, b))
+
+    def _pending(self, source: str, a: str, b: str, tie: Tie) -> None:
+        self._waiting.setdefault(source, []).append((a, b, tie))
+
+    def _drop_source(self, source: str) -> None:
+        self._waiting.pop(source, None)
+        for a, b in self._edges_of.pop(source, set()):
+            if not self.g.has_edge(a, b):
+                continue
+            ties = self.g.edges[a, b]["ties"]
+            for tie_key in [k for k in ties if k[0] == source]:
+                del ties[tie_key]
+            if not ties:
+                self.g.remove_edge(a, b)
+
+    def _remove_actor(self, actor_id: str) -> None:
+        if actor_id not in self.g:
+            return
+        self._unindex(actor_id)
+        self.g.remove_node(actor_id)
+
+    def _unindex(self, actor_id: str) -> None:
+        if actor_id not in self.g:
+            return
+        node = self.g.nodes[actor_id]
+        for theme in node.get("themes", ()):
+            self.by_theme[theme].discard(actor_id)
+        if node.get("country"):
+            self.by_country[node["country"]].discard(actor_id)
+
+    def retry_waiting(self) -> None:
+        """Link ties whose actors arrived after them (events may come in any order)."""
+        waiting, self._waiting = self._waiting, {}
+        for links in waiting.values():
+            for a, b, tie in links:
+                self._link(a, b, tie)
+
+    def __post_init__(self) -> None:
+        self._waiting: dict[str, list[tuple[str, str, Tie]]] = {}
+
+    @classmethod
+    def from_resources(
+        cls,
+        actors: Iterable[dict[str, Any]],
+        conventions: Iterable[dict[str, Any]],
+        projects: Iterable[dict[str, Any]],
+        relationships: Iterable[dict[str, Any]],
+    ) -> "CooperationGraph":
+        graph = cls()
+        for actor in actors:
+            graph.put_actor(actor)
+        for convention in conventions:
+            graph.put_convention(convention)
+        for project in projects:
+            graph.put_project(project)
+        for relationship in relationships:
+            graph.put_relationship(relationship)
+        graph.retry_waiting()
+        return graph
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

@@ -1,0 +1,50 @@
+"""Reads the registry over its public HTTP API: listings for a snapshot, and the change feed."""
+
+from typing import Any
+
+import httpx
+
+__all__ = ["FeedGap", "RegistryClient"]
+
+RESOURCES = ("actors", "conventions", "projects", "relationships")
+
+
+class FeedGap(Exception):
+    """The registry no longer keeps the events after our cursor: resynchronise."""
+
+
+class RegistryClient:
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def head(self) -> int:
+        response = self.client.get("/v1/events/head")
+        response.raise_for_status()
+        return int(response.json()["head"])
+
+    def listing(self, resource: str) -> list[dict[str, Any]]:
+        """Every live item of a listing, following `next` page after page."""
+        items: list[dict[str, Any]] = []
+        url: str | None = f"/v1/{resource}?limit=200"
+        while url:
+            response = self.client.get(url)
+            response.raise_for_status()
+            page = response.json()
+            items += page["items"]
+            url = page["next"]
+        return items
+
+    def snapshot(self) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        """The head read *before* the listings, and the listings: following the feed from
+        that head after loading them misses nothing (events already seen apply idempotently)."""
+        head = self.head()
+        return head, {resource: self.listing(resource) for resource in RESOURCES}
+
+    def events(self, after: int, limit: int = 200) -> tuple[list[dict[str, Any]], int, int]:
+        """(events, next_after, head) after a sequence."""
+        response = self.client.get("/v1/events", params={"after": after, "limit": limit})
+        if response.status_code == 410:
+            raise FeedGap(response.json().get("detail", "feed gap"))
+        response.raise_for_status()
+        page = response.json()
+        return page["items"], int(page["next_after"]), int(page["head"])
