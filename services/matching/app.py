@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.matching.api import graph, health, suggestions
+from services.matching.api import federations, graph, health, overlaps, suggestions
 from services.matching.follower import Follower, GraphHolder
 from services.matching.registry_client import RegistryClient
 from services.matching.settings import MatchingSettings, get_settings
@@ -28,9 +28,10 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     engine = make_engine(settings.database_url)
     holder = GraphHolder()
     client = http_client(settings.registry_url, settings.request_timeout_seconds)
+    registry = RegistryClient(client)
     follower = Follower(
         holder,
-        RegistryClient(client),
+        registry,
         poll_seconds=settings.poll_seconds,
         max_backoff_seconds=settings.max_backoff_seconds,
     )
@@ -48,8 +49,8 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         title="Passerelles matching", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan
     )
     app.state.settings, app.state.engine = settings, engine
-    app.state.holder, app.state.follower = holder, follower
+    app.state.holder, app.state.follower, app.state.registry = holder, follower, registry
     install_problem_handlers(app)
-    for module in (suggestions, graph, health):
+    for module in (suggestions, overlaps, federations, graph, health):
         app.include_router(module.router)
     return app

@@ -124,6 +124,7 @@ class CooperationGraph:
             name=data["name"],
             kind=data["kind"],
             level=data.get("level"),
+            insee_code=data.get("insee_code"),
             country=data["country"],
             themes=frozenset(data.get("themes") or []),
             latitude=data.get("latitude"),
@@ -172,8 +173,9 @@ class CooperationGraph:
         if self._is_stale(key, data):
             return
         self._drop_source(key)
-        if data.get("deleted_at") or data.get("status") == "draft":
+        if data.get("deleted_at"):
             return
+        draft = data.get("status") == "draft"
         tie_args = {
             "source": key,
             "themes": frozenset(data.get("themes") or []),
@@ -186,7 +188,9 @@ class CooperationGraph:
             for b in members[i + 1 :]:
                 self._link(a, b, Tie("cooperates_with", **tie_args))
         target = _str(data.get("target_id"))
-        if target is not None:
+        # A draft (e.g. an adopted federation proposal) already coordinates its members, but
+        # none of them works in the target through it yet.
+        if target is not None and not draft:
             for member in members:
                 if member != target:
                     self._link(member, target, Tie("active_in", origin=member, **tie_args))

@@ -4,13 +4,21 @@ from typing import Any
 
 import httpx
 
-__all__ = ["FeedGap", "RegistryClient"]
+__all__ = ["FeedGap", "RegistryClient", "RegistryRefused"]
 
 RESOURCES = ("actors", "conventions", "projects", "relationships")
 
 
 class FeedGap(Exception):
     """The registry no longer keeps the events after our cursor: resynchronise."""
+
+
+class RegistryRefused(Exception):
+    """The registry answered a write with an error; the message carries its problem detail."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
 class RegistryClient:
@@ -48,3 +56,14 @@ class RegistryClient:
         response.raise_for_status()
         page = response.json()
         return page["items"], int(page["next_after"]), int(page["head"])
+
+    def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a project to the registry's public API, as any partner platform would."""
+        response = self.client.post("/v1/projects", json=body)
+        if response.status_code != 201:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise RegistryRefused(response.status_code, str(detail))
+        return response.json()

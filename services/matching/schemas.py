@@ -1,7 +1,7 @@
 """API shapes of the matching service."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,3 +64,88 @@ class FeedbackRead(BaseModel):
     verdict: str
     comment: str | None
     created_at: datetime
+
+
+class EngagementTie(BaseModel):
+    source_type: str = Field(description="`convention` or `project`.")
+    source_id: uuid.UUID
+    themes: list[str]
+    starts_on: date | None
+    ends_on: date | None
+    active: bool
+
+
+class EngagedActor(BaseModel):
+    actor: ActorSummary
+    home_territory: str = Field(description="Its French département (FR-59…) or its own id.")
+    ties: list[EngagementTie]
+
+
+class UncoordinatedPair(BaseModel):
+    a: uuid.UUID
+    b: uuid.UUID
+    weight: float = Field(description="theme_overlap × period_overlap × activity.")
+    theme_overlap: float
+    period_overlap: float
+    activity: float = Field(description="1 both active, 0.5 one ended, 0.25 both ended.")
+
+
+class HotspotRead(BaseModel):
+    target: ActorSummary
+    theme: str
+    competition_index: float
+    actors: list[EngagedActor]
+    uncoordinated_pairs: list[UncoordinatedPair]
+
+
+class HotspotList(BaseModel):
+    items: list[HotspotRead]
+    graph_sequence: int
+
+
+class HotspotSummary(BaseModel):
+    target: ActorSummary
+    theme: str
+    competition_index: float
+    actors: int
+
+
+class CoordinationMetrics(BaseModel):
+    total_competition_index: float
+    hotspots: int
+    top: list[HotspotSummary]
+    graph_sequence: int
+
+
+class FederationRead(BaseModel):
+    id: uuid.UUID = Field(description="Stable while the graph does not change.")
+    target: ActorSummary
+    themes: list[str]
+    members: list[ActorSummary] = Field(description="The overlapping actors to bring together.")
+    migrant_organisations: list[ActorSummary] = Field(
+        description="Based in a member territory and originating from the target or its region."
+    )
+    associations: list[ActorSummary] = Field(
+        description="Other organisations of member territories already active in the target."
+    )
+    coordinator: ActorSummary
+    coordinator_reason: str
+    competition_index_before: float
+    competition_index_after: float = Field(
+        description="Recomputed on a copy of the graph where the proposal's ties exist."
+    )
+    reduction: float
+    left_out: list[ActorSummary] = Field(
+        description="Actors not pooled because one of them dismissed another member."
+    )
+    explanation: str
+
+
+class FederationList(BaseModel):
+    items: list[FederationRead]
+    graph_sequence: int
+
+
+class Adoption(BaseModel):
+    proposal: FederationRead
+    project: dict[str, Any] = Field(description="The draft project created in the registry.")

@@ -155,14 +155,16 @@ def test_an_ended_convention_stays_marked_inactive() -> None:
     assert graph.partners("evry") == {"kayes"}
 
 
-def test_a_draft_convention_adds_no_tie_until_it_is_signed() -> None:
+def test_a_draft_coordinates_its_members_but_works_nowhere_yet() -> None:
     graph = town_and_partner()
-    graph.apply(event("convention", convention("c1", "evry", "kayes", status="draft")))
-    assert edges(graph) == {}
-    graph.apply(event("convention", convention("c1", "evry", "kayes", version=2)))
-    assert types(graph, "evry", "kayes") == ["cooperates_with"]
-    graph.apply(event("convention", convention("c1", "evry", "kayes", version=3, status="draft")))
-    assert edges(graph) == {}
+    draft = convention("c1", "evry", "angers", target_id="kayes", status="draft")
+    graph.apply(event("convention", draft))
+    assert types(graph, "evry", "angers") == ["cooperates_with"]
+    assert not any(t.active for t in graph.ties("evry", "angers"))
+    assert graph.ties("evry", "kayes") == []
+    signed = convention("c1", "evry", "angers", target_id="kayes", version=2)
+    graph.apply(event("convention", signed))
+    assert types(graph, "evry", "kayes") == ["active_in"]
 
 
 def test_relationships_are_ties_with_their_direction() -> None:

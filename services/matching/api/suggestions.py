@@ -7,9 +7,8 @@ from fastapi import APIRouter, Query, status
 
 from services.matching import scoring, store
 from services.matching.api.deps import HolderDep, SessionDep
-from services.matching.graph import CooperationGraph
+from services.matching.api.present import actor_summary, known_actor
 from services.matching.schemas import (
-    ActorSummary,
     FeedbackCreate,
     FeedbackRead,
     ReasonRead,
@@ -17,27 +16,9 @@ from services.matching.schemas import (
     SuggestionRead,
 )
 from shared.db import commit
-from shared.errors import NotFound, problem_responses
+from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/actors", tags=["suggestions"])
-
-
-def _summary(graph: CooperationGraph, actor_id: str) -> ActorSummary:
-    node = graph.actor(actor_id)
-    return ActorSummary(
-        id=uuid.UUID(actor_id),
-        name=node["name"],
-        kind=node["kind"],
-        level=node.get("level"),
-        country=node["country"],
-    )
-
-
-def _known(graph: CooperationGraph, actor_id: uuid.UUID) -> str:
-    key = str(actor_id)
-    if not graph.has_actor(key):
-        raise NotFound(f"No actor {actor_id} in the graph (unknown, or deleted from the registry).")
-    return key
 
 
 @router.get(
@@ -62,7 +43,7 @@ def suggestions(
     dismissed = store.dismissed_by(session, actor_id)
     with holder.lock:
         graph = holder.graph
-        source = _known(graph, actor_id)
+        source = known_actor(graph, actor_id)
         ranked = scoring.suggest(
             graph,
             source,
@@ -73,11 +54,11 @@ def suggestions(
             exclude=dismissed,
         )
         return SuggestionList(
-            actor=_summary(graph, source),
+            actor=actor_summary(graph, source),
             graph_sequence=holder.applied,
             items=[
                 SuggestionRead(
-                    actor=_summary(graph, s.actor_id),
+                    actor=actor_summary(graph, s.actor_id),
                     score=s.score,
                     reasons=[
                         ReasonRead(
@@ -106,8 +87,8 @@ def feedback(
 ) -> FeedbackRead:
     """Accept or dismiss a suggestion; a dismissed candidate leaves this actor's suggestions."""
     with holder.lock:
-        _known(holder.graph, actor_id)
-        _known(holder.graph, candidate_id)
+        known_actor(holder.graph, actor_id)
+        known_actor(holder.graph, candidate_id)
     saved = store.record_feedback(session, actor_id, candidate_id, body.verdict, body.comment)
     commit(session)
     return FeedbackRead.model_validate(saved)

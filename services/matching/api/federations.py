@@ -1,0 +1,111 @@
+"""/v1/federations: federating-project proposals, and their adoption into the registry."""
+
+import uuid
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Query, Request, status
+
+from services.matching import federations, store
+from services.matching.api.deps import HolderDep, SessionDep
+from services.matching.api.present import federation_read, known_actor
+from services.matching.registry_client import RegistryClient, RegistryRefused
+from services.matching.schemas import Adoption, FederationList, FederationRead
+from shared.errors import NotFound, Problem, problem_responses
+from shared.themes import get_theme
+
+router = APIRouter(prefix="/v1/federations", tags=["federations"])
+
+
+class RegistryError(Problem):
+    status = 502
+    slug = "registry-error"
+    title = "The registry refused or did not answer"
+
+
+@router.get("", response_model=FederationList, responses=problem_responses(404, 422, 503))
+def list_federations(
+    holder: HolderDep,
+    session: SessionDep,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    theme: str | None = None,
+    actor: Annotated[uuid.UUID | None, Query(description="Proposals that include it.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> FederationList:
+    """Proposals ranked by how much they reduce the competition index, each explained."""
+    dismissed = store.dismissed_pairs(session)
+    with holder.lock:
+        graph = holder.graph
+        found = federations.proposals(
+            graph,
+            country=country.upper() if country else None,
+            theme=theme,
+            actor=known_actor(graph, actor) if actor else None,
+            dismissed=dismissed,
+        )
+        return FederationList(
+            items=[federation_read(graph, p) for p in found[:limit]],
+            graph_sequence=holder.applied,
+        )
+
+
+def _find(holder: HolderDep, session: SessionDep, proposal_id: uuid.UUID) -> FederationRead:
+    dismissed = store.dismissed_pairs(session)
+    with holder.lock:
+        for proposal in federations.proposals(holder.graph, dismissed=dismissed):
+            if proposal.id == str(proposal_id):
+                return federation_read(holder.graph, proposal)
+    raise NotFound(
+        f"No federation proposal {proposal_id}: the graph changed since it was made, "
+        "list the proposals again."
+    )
+
+
+@router.get("/{proposal_id}", response_model=FederationRead, responses=problem_responses(404, 503))
+def read_federation(
+    proposal_id: uuid.UUID, holder: HolderDep, session: SessionDep
+) -> FederationRead:
+    return _find(holder, session, proposal_id)
+
+
+@router.post(
+    "/{proposal_id}/adopt",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Adoption,
+    responses=problem_responses(404, 502, 503),
+)
+def adopt(
+    proposal_id: uuid.UUID, request: Request, holder: HolderDep, session: SessionDep
+) -> Adoption:
+    """Create the federating project in the registry as a draft, through its public API, with
+    the coordinator as lead and everyone else as partners. It flows back through the feed and
+    the hotspot's competition index falls accordingly."""
+    proposal = _find(holder, session, proposal_id)
+    theme = get_theme(proposal.themes[0])
+    label = theme.label_fr if theme else proposal.themes[0]
+    pooled = [
+        *proposal.members,
+        *proposal.migrant_organisations,
+        *proposal.associations,
+    ]
+    body = {
+        "title": f"Projet fédérateur : {label.lower()} à {proposal.target.name}",
+        "lead_id": str(proposal.coordinator.id),
+        "partners": [
+            {"actor_id": str(a.id), "role": "partner"}
+            for a in {a.id: a for a in pooled}.values()
+            if a.id != proposal.coordinator.id
+        ],
+        "target_id": str(proposal.target.id),
+        "themes": proposal.themes,
+        "status": "draft",
+        "description": proposal.explanation,
+    }
+    registry: RegistryClient = request.app.state.registry
+    try:
+        project = registry.create_project(body)
+    except RegistryRefused as error:
+        raise RegistryError(f"The registry answered {error.status}: {error}") from error
+    except httpx.HTTPError as error:
+        raise RegistryError(f"The registry did not answer: {error}") from error
+    return Adoption(proposal=proposal, project=project)
