@@ -285,7 +285,11 @@ def evaluate(
     queries = 0
     for source in sorted(hidden_of):
         excluded = graph.partners(source) | {source}
-        candidates = [node for node in nodes if node not in excluded]
+        candidates = [
+            node
+            for node in nodes
+            if node not in excluded and graph.g.nodes[node]["kind"] != "country"
+        ]
         positives = sorted(hidden_of[source])
         negatives = [c for c in candidates if c not in hidden_of[source]]
         drawn = {p: _draw(rng, negatives) for p in positives}

@@ -12,7 +12,7 @@ Tie types: ``cooperates_with`` (a convention or project between two actors), ``m
 ``supports``, ``coordinates`` (relationships), ``based_in`` (association or migrant
 organisation → its home local authority), ``originates_from`` (migrant organisation → a
 territory of origin), ``active_in`` (an actor → the target territory of its convention or
-project).
+project; a ``country:XX`` node when only the target country is known).
 """
 
 from collections import defaultdict
@@ -22,8 +22,12 @@ from datetime import date
 from typing import Any
 
 import networkx as nx
+import pycountry
 
-__all__ = ["COORDINATION", "CooperationGraph", "Tie"]
+__all__ = ["COORDINATION", "COUNTRY_PREFIX", "CooperationGraph", "Tie"]
+
+# Work known only at country level targets a node of its own, e.g. "country:ML".
+COUNTRY_PREFIX = "country:"
 
 # Ties that mean two actors already coordinate (or a third one coordinates them).
 COORDINATION = frozenset({"cooperates_with", "member_of", "coordinates"})
@@ -188,6 +192,8 @@ class CooperationGraph:
             for b in members[i + 1 :]:
                 self._link(a, b, Tie("cooperates_with", **tie_args))
         target = _str(data.get("target_id"))
+        if target is None and data.get("target_country"):
+            target = self._country(data["target_country"])
         # A draft (e.g. an adopted federation proposal) already coordinates its members, but
         # none of them works in the target through it yet.
         if target is not None and not draft:
@@ -196,6 +202,28 @@ class CooperationGraph:
                     self._link(member, target, Tie("active_in", origin=member, **tie_args))
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _country(self, code: str) -> str:
+        """A node standing for a country, target of work whose town is not known."""
+        key = COUNTRY_PREFIX + code
+        if key not in self.g:
+            found = pycountry.countries.get(alpha_2=code)
+            self.g.add_node(
+                key,
+                name=found.name if found else code,
+                kind="country",
+                level=None,
+                insee_code=None,
+                country=code,
+                themes=frozenset(),
+                latitude=None,
+                longitude=None,
+                population=None,
+                based_in=None,
+                origins=frozenset(),
+                intervention_countries=frozenset(),
+            )
+        return key
 
     def _link(self, a: str, b: str, tie: Tie) -> None:
         if a == b:

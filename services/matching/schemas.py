@@ -17,7 +17,9 @@ __all__ = [
 
 
 class ActorSummary(BaseModel):
-    id: uuid.UUID
+    id: uuid.UUID | None = Field(
+        description="Null only for a target known at country level (`kind` is `country`)."
+    )
     name: str
     kind: str
     level: str | None

@@ -85,6 +85,8 @@ def candidates(graph: CooperationGraph, source: str) -> set[str]:
         # Beyond the countries it knows: an actor new to the graph has nothing else to go on.
         pool.update(itertools.islice(graph.by_theme.get(theme, ()), _INDEX_CAP))
     pool.discard(source)
+    # Country nodes are targets of work, never partners.
+    pool = {n for n in pool if g.nodes[n]["kind"] != "country"}
     return pool
 
 

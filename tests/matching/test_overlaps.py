@@ -1,11 +1,18 @@
 """Hotspots, the competition index and federation proposals on small hand-checked graphs."""
 
-import pytest
+import uuid
 
+import pytest
+from fastapi.testclient import TestClient
+
+from services.matching.app import create_app
 from services.matching.evaluate import demo_resources
 from services.matching.federations import proposals, propose
 from services.matching.graph import CooperationGraph
 from services.matching.overlaps import home_territory, hotspots
+from services.matching.scoring import suggest
+from services.matching.settings import MatchingSettings
+from shared.migrate import upgrade
 from tests.matching.resources import actor, convention
 
 KAYES = actor("kayes", country="ML", themes=["water_sanitation"])
@@ -164,3 +171,43 @@ def test_the_demo_data_shows_its_planted_hotspots_with_explained_proposals():
     assert len(found) == len(spots)
     assert all(p.reduction > 0 and p.coordinator_reason for p in found)
     assert found[0].migrant_organisations == ["mo-ressortissants-kayes-evry"]
+
+
+def test_work_known_only_at_country_level_makes_a_country_hotspot():
+    towns = FOUR_TOWNS[:3]
+    conventions = [
+        convention(f"c{i}", t["id"], "kayes", target_country="ML") for i, t in enumerate(towns)
+    ]
+    graph = graph_of(towns, conventions)
+    [spot] = hotspots(graph, country="ML")
+    assert spot.target == "country:ML" and graph.g.nodes[spot.target]["name"] == "Mali"
+    assert spot.index == pytest.approx(3.0)
+    assert "country:ML" not in {s.actor_id for s in suggest(graph, "evry", limit=50)}
+
+
+def test_the_api_shows_a_country_level_target_without_an_id(tmp_path):
+    towns = [town(str(uuid.uuid4()), code) for code in ("91228", "49007")]
+    kayes = actor(str(uuid.uuid4()), country="ML")
+    conventions = [
+        convention(str(uuid.uuid4()), t["id"], kayes["id"], target_country="ML") for t in towns
+    ]
+    database = f"sqlite:///{tmp_path / 'matching.db'}"
+    upgrade(database, "matching")
+    app = create_app(
+        MatchingSettings(database_url=database, registry_url="http://127.0.0.1:9"), follow=False
+    )
+    holder = app.state.holder
+    holder.graph = CooperationGraph.from_resources([kayes, *towns], conventions, [], [])
+    holder.synced = True
+    with TestClient(app) as client:
+        [spot] = client.get("/v1/overlaps").json()["items"]
+        assert spot["target"] == {
+            "id": None,
+            "name": "Mali",
+            "kind": "country",
+            "level": None,
+            "country": "ML",
+        }
+        [proposal] = client.get("/v1/federations").json()["items"]
+        assert proposal["target"]["kind"] == "country"
+        assert proposal["competition_index_after"] == 0

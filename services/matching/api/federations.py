@@ -96,7 +96,8 @@ def adopt(
             for a in {a.id: a for a in pooled}.values()
             if a.id != proposal.coordinator.id
         ],
-        "target_id": str(proposal.target.id),
+        "target_id": str(proposal.target.id) if proposal.target.id else None,
+        "target_country": proposal.target.country,
         "themes": proposal.themes,
         "status": "draft",
         "description": proposal.explanation,

@@ -3,7 +3,7 @@
 import uuid
 
 from services.matching.federations import Proposal, explain
-from services.matching.graph import CooperationGraph
+from services.matching.graph import COUNTRY_PREFIX, CooperationGraph
 from services.matching.overlaps import Hotspot
 from services.matching.schemas import (
     ActorSummary,
@@ -21,7 +21,7 @@ __all__ = ["actor_summary", "federation_read", "hotspot_read", "known_actor"]
 def actor_summary(graph: CooperationGraph, actor_id: str) -> ActorSummary:
     node = graph.actor(actor_id)
     return ActorSummary(
-        id=uuid.UUID(actor_id),
+        id=None if actor_id.startswith(COUNTRY_PREFIX) else uuid.UUID(actor_id),
         name=node["name"],
         kind=node["kind"],
         level=node.get("level"),
