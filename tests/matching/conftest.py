@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from shared.migrate import upgrade
+from tests.conftest import Registry
 from tests.processes import Service, free_port
 
 
@@ -19,24 +20,22 @@ class System:
     registry: Service
     matching: Service
     matching_url: str
+    client: httpx.Client
 
     @property
     def registry_url(self) -> str:
         return f"http://127.0.0.1:{self.registry_port}"
 
+    @property
+    def api(self) -> Registry:
+        """The registry's public API, with the helpers the in-process tests use."""
+        return Registry(self.client)
+
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(f"{self.registry_url}{path}", json=body, timeout=10)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return self.api.post(path, body)
 
     def authority(self, name: str, country: str = "FR", **fields: Any) -> dict[str, Any]:
-        body = {
-            "kind": "local_authority",
-            "level": "municipality",
-            "name": name,
-            "country": country,
-        }
-        return self.post("/v1/actors?not_duplicate=true", body | fields)
+        return self.api.authority(name, country, **fields)
 
     def suggestions(self, actor: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
         response = httpx.get(
@@ -82,11 +81,17 @@ def system(tmp_path) -> Iterator[System]:
     registry = Service.api(registry_env, registry_port)
     matching = Service.api(matching_env, matching_port, module="services.matching")
     system = System(
-        registry_env, registry_port, registry, matching, f"http://127.0.0.1:{matching_port}"
+        registry_env,
+        registry_port,
+        registry,
+        matching,
+        f"http://127.0.0.1:{matching_port}",
+        httpx.Client(base_url=f"http://127.0.0.1:{registry_port}", timeout=10),
     )
     try:
         eventually(lambda: system.health()["synced"], what="first snapshot")
         yield system
     finally:
+        system.client.close()
         system.matching.stop()
         system.registry.stop()
