@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from pydantic import BaseModel
 
-__all__ = ["Theme", "all_themes", "get_theme", "is_known_theme", "unknown_themes"]
+__all__ = ["Theme", "all_themes", "get_theme", "is_known_theme"]
 
 
 class Theme(BaseModel):
@@ -34,8 +34,3 @@ def get_theme(code: str) -> Theme | None:
 
 def is_known_theme(code: str) -> bool:
     return code in _by_code()
-
-
-def unknown_themes(codes: list[str]) -> list[str]:
-    """The codes of `codes` that are not in the vocabulary, in their order."""
-    return [code for code in codes if code not in _by_code()]

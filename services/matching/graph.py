@@ -55,6 +55,8 @@ class CooperationGraph:
     # Indexes for bounded candidate generation.
     by_theme: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_country: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Ties whose other actor has not arrived yet, by source; linked by `retry_waiting`.
+    _waiting: dict[str, list[tuple[str, str, Tie]]] = field(default_factory=dict)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -273,9 +275,6 @@ class CooperationGraph:
         for links in waiting.values():
             for a, b, tie in links:
                 self._link(a, b, tie)
-
-    def __post_init__(self) -> None:
-        self._waiting: dict[str, list[tuple[str, str, Tie]]] = {}
 
     @classmethod
     def from_resources(

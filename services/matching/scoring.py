@@ -14,7 +14,8 @@ from typing import Any
 
 import networkx as nx
 
-from services.matching.graph import COORDINATION, CooperationGraph
+from services.matching.graph import CooperationGraph
+from services.matching.overlaps import coordinated, home_territory
 
 __all__ = ["WEIGHTS", "Reason", "Suggestion", "candidates", "crowding", "suggest"]
 
@@ -284,29 +285,20 @@ def _affinity(graph: CooperationGraph, a: str, b: str) -> Reason | None:
 
 
 def crowding(graph: CooperationGraph, target: str, themes: Iterable[str]) -> list[str]:
-    """Actors from different home territories active in `target` on these themes, uncoordinated."""
+    """Local authorities of different home territories active in `target` on these themes
+    without coordinating, by the definitions of the competition index (overlaps.py)."""
     wanted = set(themes)
     active: dict[str, str] = {}
     for actor, tie in graph.ties_of(target, "active_in"):
         if tie.active and tie.themes & wanted and graph.g.nodes[actor]["kind"] == "local_authority":
-            active.setdefault(actor, graph.home_of(actor) or actor)
+            active.setdefault(actor, home_territory(graph, actor))
     actors = sorted(active)
     uncoordinated = set()
     for i, x in enumerate(actors):
         for y in actors[i + 1 :]:
-            if active[x] != active[y] and not _coordinated(graph, x, y):
+            if active[x] != active[y] and not coordinated(graph.g, x, y):
                 uncoordinated |= {x, y}
     return sorted(uncoordinated)
-
-
-def _coordinated(graph: CooperationGraph, x: str, y: str) -> bool:
-    if any(t.type in COORDINATION for t in graph.ties(x, y)):
-        return True
-    groups_x = {o for o, t in graph.ties_of(x, "member_of") if t.origin == x}
-    groups_x |= {o for o, t in graph.ties_of(x, "coordinates") if t.origin == o}
-    groups_y = {o for o, t in graph.ties_of(y, "member_of") if t.origin == y}
-    groups_y |= {o for o, t in graph.ties_of(y, "coordinates") if t.origin == o}
-    return bool(groups_x & groups_y)
 
 
 def _crowding(graph: CooperationGraph, source: str, candidate: str) -> Reason | None:

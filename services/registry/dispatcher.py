@@ -24,6 +24,7 @@ from services.registry.delivery import Outcome, next_delay, send
 from services.registry.feed import purge_expired
 from services.registry.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.registry.outbox import envelope
+from services.registry.resources import touch
 from services.registry.settings import RegistrySettings
 from shared.db import utcnow
 
@@ -223,5 +224,4 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     if endpoint.enabled:
         endpoint.enabled = False
         endpoint.disabled_reason = reason
-        endpoint.updated_at = utcnow()
-        endpoint.version += 1
+        touch(endpoint)

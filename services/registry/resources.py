@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import tuple_
@@ -62,11 +62,18 @@ def get_live(session: Session, model: type[R], resource_id: uuid.UUID, *, lock: 
     return resource
 
 
-def etag(resource: Resource) -> str:
+class Versioned(Protocol):
+    """A record clients edit with If-Match: resources, and webhook endpoints."""
+
+    version: int
+    updated_at: datetime
+
+
+def etag(resource: Versioned) -> str:
     return f'"{resource.version}"'
 
 
-def check_if_match(resource: Resource, if_match: str | None) -> None:
+def check_if_match(resource: Versioned, if_match: str | None) -> None:
     """Refuse a change made against a version that is no longer the current one (412)."""
     if if_match is None:
         return
@@ -80,7 +87,7 @@ def check_if_match(resource: Resource, if_match: str | None) -> None:
     )
 
 
-def touch(resource: Resource) -> None:
+def touch(resource: Versioned) -> None:
     resource.version += 1
     resource.updated_at = utcnow()
 
@@ -152,7 +159,7 @@ def keyset(
     if cursor is not None:
         created_at, row_id = decode_cursor(cursor, 2)
         try:
-            position = (_parse_datetime(created_at), uuid.UUID(str(row_id)))
+            position = (datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id)))
         except ValueError as error:
             raise InvalidInput.on(
                 "cursor", "not a cursor returned by this listing", "query"
@@ -164,7 +171,3 @@ def keyset(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])  # type: ignore[attr-defined]
-
-
-def _parse_datetime(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value))

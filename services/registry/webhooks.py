@@ -11,7 +11,7 @@ from services.registry.delivery import Outcome, send
 from services.registry.dispatcher import signing_secrets
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
 from services.registry.netguard import UnsafeUrl, check_webhook_url
-from services.registry.resources import check_if_match, keyset
+from services.registry.resources import check_if_match, keyset, touch
 from services.registry.settings import RegistrySettings
 from services.registry.webhook_schemas import WebhookCreate, WebhookUpdate
 from shared.db import utcnow
@@ -86,7 +86,7 @@ def update_endpoint(
     if_match: str | None,
 ) -> WebhookEndpoint:
     endpoint = get_endpoint(session, endpoint_id, lock=True)
-    check_if_match(endpoint, if_match)  # type: ignore[arg-type]
+    check_if_match(endpoint, if_match)
     fields = data.model_fields_set
     if "url" in fields and data.url is not None:
         _check_url(data.url, settings)
@@ -101,8 +101,7 @@ def update_endpoint(
             endpoint.disabled_reason, endpoint.failing_since = None, None
         else:
             endpoint.disabled_reason = "disabled by its owner"
-    endpoint.version += 1
-    endpoint.updated_at = utcnow()
+    touch(endpoint)
     session.flush()
     return endpoint
 
@@ -130,8 +129,7 @@ def rotate_secret(
         seconds=settings.webhook_secret_grace_seconds
     )
     endpoint.secret = new_secret()
-    endpoint.version += 1
-    endpoint.updated_at = utcnow()
+    touch(endpoint)
     session.flush()
     return endpoint
 

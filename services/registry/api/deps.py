@@ -8,8 +8,7 @@ from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from services.registry.models import Resource
-from services.registry.resources import etag
+from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.db import new_session
 from shared.errors import InvalidInput
@@ -22,6 +21,7 @@ __all__ = [
     "SessionDep",
     "SettingsDep",
     "page_of",
+    "page_size",
     "send_etag",
 ]
 
@@ -53,16 +53,21 @@ class PageParams:
     limit: int
 
 
+def page_size(settings: RegistrySettings, limit: int | None) -> int:
+    """The page size asked for, or the default; more than the cap is a 422 on `limit`."""
+    if limit is not None and limit > settings.page_size_max:
+        raise InvalidInput.on(
+            "limit", f"at most {settings.page_size_max} items per page", location="query"
+        )
+    return limit or settings.page_size_default
+
+
 def _page_params(
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Items per page.")] = None,
 ) -> PageParams:
-    if limit is not None and limit > settings.page_size_max:
-        raise InvalidInput.on(
-            "limit", f"at most {settings.page_size_max} items per page", location="query"
-        )
-    return PageParams(cursor=cursor, limit=limit or settings.page_size_default)
+    return PageParams(cursor=cursor, limit=page_size(settings, limit))
 
 
 PageQuery = Annotated[PageParams, Depends(_page_params)]
@@ -78,5 +83,5 @@ def page_of(
     )
 
 
-def send_etag(response: Response, resource: Resource) -> None:
+def send_etag(response: Response, resource: Versioned) -> None:
     response.headers["ETag"] = etag(resource)

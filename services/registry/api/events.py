@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from services.registry import feed
-from services.registry.api.deps import SessionDep, SettingsDep
+from services.registry.api.deps import SessionDep, SettingsDep, page_size
 from services.registry.outbox import envelope
 from shared.errors import InvalidInput, problem_responses
 from shared.events import EVENT_TYPES, EventEnvelope
@@ -56,10 +56,8 @@ def list_events(
     """Events after a sequence, in sequence order. Ask again with `next_after`: even with many
     concurrent writers no event is ever skipped. A cursor older than the retention period
     answers 410: resynchronise from the listings, then follow from the head."""
-    if limit is not None and limit > settings.page_size_max:
-        raise InvalidInput.on("limit", f"at most {settings.page_size_max} events per page", "query")
     events, next_after, head = feed.read_feed(
-        session, after=after, limit=limit or settings.page_size_default, types=_types(types)
+        session, after=after, limit=page_size(settings, limit), types=_types(types)
     )
     next_url = request.url.include_query_params(after=next_after)
     return EventPage(

@@ -6,7 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import webhooks
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, SettingsDep, page_of
+from services.registry.api.deps import (
+    IfMatch,
+    PageQuery,
+    SessionDep,
+    SettingsDep,
+    page_of,
+    send_etag,
+)
 from services.registry.webhook_schemas import (
     DeliveryRead,
     ReplayRequest,
@@ -23,11 +30,6 @@ from shared.errors import problem_responses
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-Endpoint = Annotated[uuid.UUID, "webhook endpoint id"]
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
 
 
 @router.post(
@@ -42,7 +44,7 @@ def create_webhook(
     """Register an endpoint. The response carries its secret, **shown this once**."""
     endpoint = webhooks.create_endpoint(session, body, settings)
     commit(session)
-    _etag(response, endpoint.version)
+    send_etag(response, endpoint)
     response.headers["Location"] = f"/v1/webhooks/{endpoint.id}"
     return WebhookCreated.model_validate(endpoint, from_attributes=True)
 
@@ -56,7 +58,7 @@ def list_webhooks(request: Request, session: SessionDep, page: PageQuery) -> Pag
 @router.get("/{endpoint_id}", response_model=WebhookRead, responses=problem_responses(404))
 def read_webhook(endpoint_id: uuid.UUID, session: SessionDep, response: Response) -> WebhookRead:
     endpoint = webhooks.get_endpoint(session, endpoint_id)
-    _etag(response, endpoint.version)
+    send_etag(response, endpoint)
     return WebhookRead.model_validate(endpoint)
 
 
@@ -74,7 +76,7 @@ def update_webhook(
     """Change the URL, description or event types; `enabled: true` re-enables it."""
     endpoint = webhooks.update_endpoint(session, endpoint_id, body, settings, if_match=if_match)
     commit(session)
-    _etag(response, endpoint.version)
+    send_etag(response, endpoint)
     return WebhookRead.model_validate(endpoint)
 
 
