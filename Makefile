@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 REGISTRY_PORT ?= 8000
 MATCHING_PORT ?= 8001
 export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
+# The matching service's own registry key (scope registry:propose), issued by `make demo`.
+SERVICE_KEY := data/matching-service.key
+export MATCHING_REGISTRY_KEY_FILE ?= $(SERVICE_KEY)
 
 .PHONY: run run-registry run-matching test install migrate demo lint clean
 
@@ -43,10 +46,12 @@ migrate: install
 
 demo: migrate
 	$(PY) -m services.registry load-demo --if-empty
+	@$(PY) -m services.registry keys create --name matching-service --scope registry:propose \
+		--output $(SERVICE_KEY) --if-missing
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data/passerelles.db* data/matching.db*
+	rm -rf $(VENV) data/passerelles.db* data/matching.db* $(SERVICE_KEY)

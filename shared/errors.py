@@ -21,12 +21,17 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "FieldError",
+    "Forbidden",
     "InvalidInput",
     "NotFound",
+    "PayloadTooLarge",
     "PreconditionFailed",
     "Problem",
     "ProblemDetail",
+    "TooManyRequests",
+    "Unauthorized",
     "install_problem_handlers",
+    "problem_response",
     "problem_responses",
 ]
 
@@ -109,6 +114,25 @@ class BadRequest(Problem):
     title = "Malformed request"
 
 
+class Unauthorized(Problem):
+    """No key, or a key the service does not know (unknown, revoked, malformed)."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class Forbidden(Problem):
+    """A known key without the right to do this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(Problem):
     status = 404
     slug = "not-found"
@@ -125,6 +149,21 @@ class PreconditionFailed(Problem):
     status = 412
     slug = "precondition-failed"
     title = "Precondition failed"
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class TooManyRequests(Problem):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -156,6 +195,16 @@ def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 def _response(request: Request, status: int, body: dict[str, Any], headers=None) -> JSONResponse:
     body.setdefault("instance", request.url.path)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_response(problem: Problem, path: str) -> JSONResponse:
+    """The response of `problem`, for middleware that answers before any route runs."""
+    return JSONResponse(
+        problem.to_body(instance=path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
 
 
 def _field_path(loc: Sequence[str | int]) -> tuple[str, str]:

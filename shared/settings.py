@@ -13,3 +13,21 @@ class ServiceSettings(BaseSettings):
 
     page_size_default: int = Field(default=50, ge=1, description="Items per page when unasked.")
     page_size_max: int = Field(default=200, ge=1, description="Largest page a client may ask.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    cors_allow_origins: str = Field(
+        default="",
+        description="Comma-separated origins of front-end apps allowed to call from a browser, "
+        "e.g. https://carte.example.org. Empty: no cross-origin browser access.",
+    )
+    write_rate_per_key: int = Field(
+        default=120, ge=0, description="Writes a minute per API key (0: no limit)."
+    )
+    write_rate_per_ip: int = Field(
+        default=300, ge=0, description="Writes a minute per client address (0: no limit)."
+    )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]

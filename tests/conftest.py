@@ -10,8 +10,11 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from services.registry.app import create_app
+from services.registry.keys import create_key
 from services.registry.models import metadata
 from services.registry.settings import RegistrySettings
+from shared.access import SYSTEM, Scope
+from shared.db import new_session
 from shared.migrate import upgrade
 from tests.databases import BACKENDS, fresh_database
 
@@ -25,6 +28,9 @@ def settings_for_tests(database_url: str, **overrides: Any) -> RegistrySettings:
         "webhook_allowed_hosts": "127.0.0.1",
         "webhook_retry_schedule": "0,0.1,0.1,0.1",
         "webhook_timeout_seconds": 5,
+        # Rate limits have tests of their own; elsewhere they would only slow suites down.
+        "write_rate_per_key": 0,
+        "write_rate_per_ip": 0,
     }
     return RegistrySettings(**(values | overrides))
 
@@ -55,11 +61,34 @@ def empty_database(engine: Engine) -> None:
             connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
+def issue_key(engine: Engine, name: str, *scopes: Scope, actor_id: Any = None) -> str:
+    """A new API key's secret, issued as an operator would with `passerelles keys create`."""
+    for session in new_session(engine):
+        session.info["principal"] = SYSTEM
+        _key, secret = create_key(
+            session, name=name, scopes=[str(s) for s in scopes], actor_id=actor_id
+        )
+        session.commit()
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def client(registry_app: Any) -> Iterator[TestClient]:
-    """A client of a registry whose database is empty at the start of the test."""
+    """An admin's client of a registry whose database is empty at the start of the test."""
     empty_database(registry_app.state.engine)
-    with TestClient(registry_app) as test_client:
+    admin = issue_key(registry_app.state.engine, "test admin", Scope.admin)
+    with TestClient(registry_app, headers=bearer(admin)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(client: TestClient) -> Iterator[TestClient]:
+    """A client without a key, on the same (emptied) registry as `client`."""
+    with TestClient(client.app) as test_client:
         yield test_client
 
 

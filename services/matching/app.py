@@ -3,15 +3,19 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from services.matching.api import federations, graph, health, overlaps, suggestions
+from services.matching.api.deps import query_limit
 from services.matching.follower import Follower, GraphHolder
+from services.matching.models import idempotency_records
 from services.matching.registry_client import RegistryClient
 from services.matching.settings import MatchingSettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
+from shared.hardening import document_limits_and_access, install_hardening, is_write
 from shared.http import http_client
+from shared.ratelimit import RateLimiter, limit_dependency
 
 __all__ = ["create_app"]
 
@@ -19,6 +23,10 @@ _DESCRIPTION = """
 The matching service of **Passerelles** keeps a graph of territories, associations and migrant
 networks, built from the registry and kept current by following its change feed, and
 suggests partners with the reasons behind every score. See `docs/matching.md`.
+
+Its findings are open data and need no key. Giving feedback needs a key with
+`matching:feedback`; adopting a federation needs a `registry:write` key bound to one of the
+proposal's actors (or `admin`). Keys are issued by the registry.
 """
 
 
@@ -28,7 +36,7 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     engine = make_engine(settings.database_url)
     holder = GraphHolder()
     client = http_client(settings.registry_url, settings.request_timeout_seconds)
-    registry = RegistryClient(client)
+    registry = RegistryClient(client, settings.service_key())
     follower = Follower(
         holder,
         registry,
@@ -46,11 +54,30 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         engine.dispose()
 
     app = FastAPI(
-        title="Passerelles matching", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan
+        title="Passerelles matching",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(limit_dependency(_write_limiters, applies=is_write))],
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.holder, app.state.follower, app.state.registry = holder, follower, registry
+    app.state.write_limiters = (
+        RateLimiter(settings.write_rate_per_key),
+        RateLimiter(settings.write_rate_per_ip),
+    )
+    app.state.query_limiters = (
+        RateLimiter(settings.query_rate_per_key),
+        RateLimiter(settings.query_rate_per_ip),
+    )
+    install_hardening(app, settings, idempotency_records)
+    document_limits_and_access(app)
     install_problem_handlers(app)
-    for module in (suggestions, overlaps, federations, graph, health):
-        app.include_router(module.router)
+    for module in (suggestions, overlaps, federations, graph):
+        app.include_router(module.router, dependencies=[query_limit])
+    app.include_router(health.router)
     return app
+
+
+def _write_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
+    return request.app.state.write_limiters

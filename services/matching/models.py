@@ -9,8 +9,9 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime, utcnow
+from shared.idempotency import idempotency_table
 
-__all__ = ["Feedback", "metadata"]
+__all__ = ["Feedback", "idempotency_records", "metadata"]
 
 
 class MatchingModel(SQLModel, registry=registry()):
@@ -38,3 +39,6 @@ class Feedback(MatchingModel, table=True):
     verdict: str = Field(max_length=16)
     comment: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+idempotency_records = idempotency_table(metadata)

@@ -22,8 +22,17 @@ class RegistryRefused(Exception):
 
 
 class RegistryClient:
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
+    def __init__(self, client: httpx.Client, service_key: str | None = None) -> None:
+        self.client, self.service_key = client, service_key
+
+    def whoami(self, authorization: str) -> dict[str, Any] | None:
+        """The registry's record of the key in a caller's `Authorization` header, or None if
+        the registry does not know it (unknown, revoked or malformed)."""
+        response = self.client.get("/v1/keys/current", headers={"Authorization": authorization})
+        if response.status_code == 401:
+            return None
+        response.raise_for_status()
+        return response.json()
 
     def head(self) -> int:
         response = self.client.get("/v1/events/head")
@@ -57,9 +66,18 @@ class RegistryClient:
         page = response.json()
         return page["items"], int(page["next_after"]), int(page["head"])
 
-    def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a project to the registry's public API, as any partner platform would."""
-        response = self.client.post("/v1/projects", json=body)
+    def create_project(self, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """POST a project to the registry's public API with this service's own key, as any
+        partner platform would. The idempotency key makes a retried call create one project."""
+        headers = {"Idempotency-Key": idempotency_key}
+        if self.service_key:
+            headers["Authorization"] = f"Bearer {self.service_key}"
+        try:
+            response = self.client.post("/v1/projects", json=body, headers=headers)
+        except httpx.TransportError:
+            # The request may have been applied before the answer was lost: the same
+            # Idempotency-Key makes the registry replay it rather than create a second project.
+            response = self.client.post("/v1/projects", json=body, headers=headers)
         if response.status_code != 201:
             try:
                 detail = response.json().get("detail", response.text)

@@ -1,6 +1,7 @@
 """The matching service's settings object: the one place that reads its configuration."""
 
 from functools import cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -28,6 +29,29 @@ class MatchingSettings(ServiceSettings):
         default=30.0, gt=0, description="Longest wait between retries while the registry is down."
     )
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    registry_key: str = Field(
+        default="",
+        description="This service's own API key at the registry, with `registry:propose` only: "
+        "it drafts the projects of adopted federations. Reads need no key.",
+    )
+    registry_key_file: Path | None = Field(
+        default=None,
+        description="A file holding that key (as written by `passerelles keys "
+        "create --output`); used when `registry_key` is empty.",
+    )
+    query_rate_per_key: int = Field(
+        default=600, ge=0, description="Matching queries a minute per API key (0: no limit)."
+    )
+    query_rate_per_ip: int = Field(
+        default=600, ge=0, description="Matching queries a minute per client address (0: none)."
+    )
+
+    def service_key(self) -> str | None:
+        if self.registry_key:
+            return self.registry_key
+        if self.registry_key_file is not None and self.registry_key_file.exists():
+            return self.registry_key_file.read_text().strip() or None
+        return None
 
 
 @cache

@@ -1,16 +1,39 @@
-"""Command line of the registry: `python -m services.registry migrate|load-demo|serve`."""
+"""Command line of the registry: `passerelles migrate|load-demo|serve|worker|keys …`
+(also `python -m services.registry …`)."""
 
 import argparse
+import os
 import signal
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
+from sqlmodel import Session
 
+from services.registry import keys
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
 from services.registry.settings import get_settings
+from shared.access import SCOPE_HELP, SYSTEM, Scope
 from shared.db import make_engine, new_session
+from shared.errors import Problem
 from shared.migrate import upgrade
+
+
+@contextmanager
+def _operator_session() -> Iterator[Session]:
+    """A session acting with the operator's authority: whoever can run this command can
+    already read the database, so the command line is where the first admin key comes from."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        for session in new_session(engine):
+            session.info["principal"] = SYSTEM
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -20,23 +43,77 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _load_demo(args: argparse.Namespace) -> int:
-    engine = make_engine(get_settings().database_url)
-    try:
-        for session in new_session(engine):
-            if not is_empty(session):
-                if args.if_empty:
-                    print("registry already holds data; demo data not loaded")
-                    return 0
-                print(
-                    "refusing to load the demo data into a registry that holds data",
-                    file=sys.stderr,
-                )
-                return 1
-            counts = load_demo(session)
-            session.commit()
-            print("demo data loaded: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
-    finally:
-        engine.dispose()
+    with _operator_session() as session:
+        if not is_empty(session):
+            if args.if_empty:
+                print("registry already holds data; demo data not loaded")
+                return 0
+            print("refusing to load the demo data into a registry that holds data", file=sys.stderr)
+            return 1
+        counts = load_demo(session)
+        session.commit()
+        print("demo data loaded: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    output: Path | None = args.output
+    with _operator_session() as session:
+        if output is not None and args.if_missing and output.exists():
+            secret = output.read_text().strip()
+            try:
+                keys.authenticate(session.get_bind(), session, f"Bearer {secret}")  # type: ignore[arg-type]
+                print(f"{output} already holds a valid key; nothing created")
+                return 0
+            except Problem:
+                pass  # revoked or from another database: issue a new one
+        try:
+            key, secret = keys.create_key(
+                session, name=args.name, scopes=args.scope, actor_id=args.actor
+            )
+        except Problem as error:
+            print(f"refused: {error.detail}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"key {key.id} ({', '.join(key.scopes)}) created for {key.name!r}", file=sys.stderr)
+    if output is None:
+        print("store it now, it is shown only once:", file=sys.stderr)
+        print(secret)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # Readable by its owner only, like an SSH key.
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret + "\n")
+        print(f"written to {output}", file=sys.stderr)
+    return 0
+
+
+def _keys_list(_args: argparse.Namespace) -> int:
+    with _operator_session() as session:
+        rows: list = []
+        cursor: str | None = ""
+        while cursor is not None:
+            page, cursor = keys.list_keys(
+                session, include_revoked=True, cursor=cursor or None, limit=500
+            )
+            rows += page
+        for key in rows:
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            bound = f" actor={key.actor_id}" if key.actor_id else ""
+            print(f"{key.id}  {key.prefix}…  {state:18}  {','.join(key.scopes)}{bound}  {key.name}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    with _operator_session() as session:
+        try:
+            keys.revoke_key(session, args.key_id)
+        except Problem as error:
+            print(f"refused: {error.detail}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"key {args.key_id} revoked")
     return 0
 
 
@@ -60,8 +137,37 @@ def _worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_keys_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    keys_parser = commands.add_parser("keys", help="issue, list and revoke API keys")
+    actions = keys_parser.add_subparsers(dest="keys_command", required=True)
+    scopes = "; ".join(f"{scope}: {SCOPE_HELP[scope]}" for scope in Scope)
+    create = actions.add_parser(
+        "create", help="issue a key and print it once", description=f"Scopes — {scopes}."
+    )
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=[str(scope) for scope in Scope],
+        help="repeat for several scopes",
+    )
+    create.add_argument("--actor", type=uuid.UUID, help="bind the key to this actor's id")
+    create.add_argument("--output", type=Path, help="write the key to this file (mode 600)")
+    create.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="with --output: keep the file's key if it is still valid",
+    )
+    create.set_defaults(run=_keys_create)
+    actions.add_parser("list", help="every key, revoked ones included").set_defaults(run=_keys_list)
+    revoke = actions.add_parser("revoke", help="refuse a key from now on")
+    revoke.add_argument("key_id", type=uuid.UUID)
+    revoke.set_defaults(run=_keys_revoke)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.registry")
+    parser = argparse.ArgumentParser(prog="passerelles")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
         run=_migrate
@@ -76,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="deliver webhooks (run one or more)").set_defaults(
         run=_worker
     )
+    _add_keys_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

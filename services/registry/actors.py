@@ -20,6 +20,7 @@ from services.registry.models import (
     ProjectPartner,
 )
 from services.registry.outbox import record_change
+from services.registry.permissions import check_acts_for
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -123,6 +124,7 @@ def update_actor(
 ) -> Actor:
     """Apply the fields sent, if the client saw the current version."""
     actor = get_live(session, Actor, actor_id, lock=True)
+    check_acts_for(session, {actor.id}, "this actor")
     check_if_match(actor, if_match)
     refuse_cleared(data, _REQUIRED)
     _apply(actor, data, data.model_fields_set)
@@ -135,6 +137,7 @@ def update_actor(
 def delete_actor(session: Session, actor_id: uuid.UUID, *, if_match: str | None) -> Actor:
     """Soft-delete an actor and its relationships, unless it takes part in active work."""
     actor = get_live(session, Actor, actor_id, lock=True)
+    check_acts_for(session, {actor.id}, "this actor")
     check_if_match(actor, if_match)
     conventions = session.exec(
         select(Convention).where(

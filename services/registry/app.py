@@ -3,22 +3,27 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from services.registry.api import (
     actors,
+    audit,
     conventions,
     events,
     health,
+    keys,
     projects,
     relationships,
     themes,
     webhooks,
 )
 from services.registry.dispatcher import Dispatcher
+from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
+from shared.hardening import document_limits_and_access, install_hardening, is_write
+from shared.ratelimit import RateLimiter, limit_dependency
 
 __all__ = ["create_app"]
 
@@ -27,7 +32,11 @@ The registry of **Passerelles** stores who acts in decentralised cooperation —
 foreign local authorities, international-solidarity associations, migrant organisations,
 resource centres and networks — and the conventions, projects and relationships that tie them.
 
-* Public data is open JSON; every listing uses cursor pagination (follow `next`).
+* Public data is open JSON and needs no key; every listing uses cursor pagination (follow
+  `next`). Writes need an API key (`Authorization: Bearer …`, see **Authorize**), issued by an
+  admin with the scopes it needs; a key bound to an actor changes only what that actor is
+  party to. Private contact fields need `registry:read_private`.
+* Send `Idempotency-Key` on a POST you may retry: a retry replays the first response.
 * Every resource carries an `ETag`; send it back as `If-Match` when you change or delete it.
 * Errors are `application/problem+json` (RFC 9457) and name the offending field.
 * Deletes are soft: a deleted resource answers 410 and leaves listings.
@@ -56,10 +65,22 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         version="0.1.0",
         description=_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(limit_dependency(_write_limiters, applies=is_write))],
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_limiters = (
+        RateLimiter(settings.write_rate_per_key),
+        RateLimiter(settings.write_rate_per_ip),
+    )
+    install_hardening(app, settings, idempotency_records)
+    document_limits_and_access(app)
     install_problem_handlers(app)
-    for module in (actors, conventions, projects, relationships, themes, events, webhooks, health):
+    routers = (actors, conventions, projects, relationships, themes, events, webhooks, keys, audit)
+    for module in (*routers, health):
         app.include_router(module.router)
     return app
+
+
+def _write_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
+    return request.app.state.write_limiters

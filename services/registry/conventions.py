@@ -14,6 +14,7 @@ from services.registry.funded import (
 )
 from services.registry.models import Convention, ConventionParty, ConventionTheme
 from services.registry.outbox import record_change
+from services.registry.permissions import check_acts_for
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -35,6 +36,7 @@ def create_convention(session: Session, data: ConventionCreate) -> Convention:
     """Record a convention between at least two live actors."""
     convention = Convention(kind=data.kind, title=data.title, status=data.status)
     _apply(convention, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
+    check_acts_for(session, _actor_ids(data.parties), "a party to this convention")
     _check(session, convention, data.parties)
     session.add(convention)
     record_change(session, convention, "created")
@@ -46,10 +48,13 @@ def update_convention(
 ) -> Convention:
     """Apply the fields sent, if the client saw the current version."""
     convention = get_live(session, Convention, convention_id, lock=True)
+    check_acts_for(session, _actor_ids(_parties_of(convention)), "a party to this convention")
     check_if_match(convention, if_match)
     refuse_cleared(data, _REQUIRED)
-    _apply(convention, data, data.model_fields_set)
     parties = data.parties if data.parties is not None else _parties_of(convention)
+    # A party may not hand the convention over to others and leave.
+    check_acts_for(session, _actor_ids(parties), "a party to the convention as changed")
+    _apply(convention, data, data.model_fields_set)
     _check(session, convention, parties)
     touch(convention)
     record_change(session, convention, "updated")
@@ -60,6 +65,7 @@ def delete_convention(
     session: Session, convention_id: uuid.UUID, *, if_match: str | None
 ) -> Convention:
     convention = get_live(session, Convention, convention_id, lock=True)
+    check_acts_for(session, _actor_ids(_parties_of(convention)), "a party to this convention")
     check_if_match(convention, if_match)
     soft_delete(convention)
     record_change(session, convention, "deleted")
@@ -115,3 +121,7 @@ def _check(session: Session, convention: Convention, parties: list[Party]) -> No
 
 def _parties_of(convention: Convention) -> list[Party]:
     return [Party(actor_id=link.actor_id, role=link.role) for link in convention.parties]
+
+
+def _actor_ids(parties: list[Party]) -> set[uuid.UUID]:
+    return {party.actor_id for party in parties}

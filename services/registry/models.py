@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlmodel import Field, Relationship, SQLModel
 
 from shared.db import UTCDateTime, utcnow
+from shared.idempotency import idempotency_table
 
 __all__ = [
     "Actor",
@@ -27,6 +28,8 @@ __all__ = [
     "ActorOrigin",
     "ActorRelationship",
     "ActorTheme",
+    "ApiKey",
+    "AuditEntry",
     "Convention",
     "ConventionParty",
     "ConventionTheme",
@@ -38,6 +41,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "idempotency_records",
     "metadata",
 ]
 
@@ -285,6 +289,8 @@ class WebhookEndpoint(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The key that registered it: only that key (or an admin) sees and manages it.
+    owner_key_id: uuid.UUID | None = Field(default=None, foreign_key="api_key.id", index=True)
 
     def accepts(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types
@@ -340,3 +346,45 @@ class WebhookAttempt(SQLModel, table=True):
     duration_ms: int
     error: str | None = Field(default=None, max_length=1000)
     response_excerpt: str | None = Field(default=None, max_length=1000)
+
+
+class ApiKey(SQLModel, table=True):
+    """A caller's credential. Only a SHA-256 digest of the secret is kept: a stolen database
+    reveals no usable key, and keys are long random strings, so a slow hash would add nothing.
+    """
+
+    __tablename__: ClassVar[str] = "api_key"  # type: ignore[misc]
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    # The first characters of the key, shown in listings so an owner can recognise it.
+    prefix: str = Field(max_length=16)
+    secret_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(default_factory=list, sa_type=JSON)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="actor.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_by: str = Field(max_length=200)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what: one row per write, in the transaction of the write."""
+
+    __tablename__: ClassVar[str] = "audit_entry"  # type: ignore[misc]
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    sequence: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # None for command-line work (demo data, key bootstrap).
+    key_id: uuid.UUID | None = Field(default=None, foreign_key="api_key.id", index=True)
+    key_name: str = Field(max_length=200)
+    action: str = Field(max_length=64, index=True)
+    resource_type: str = Field(max_length=32)
+    resource_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+idempotency_records = idempotency_table(metadata)

@@ -5,6 +5,7 @@ transaction, so an acknowledged write always has its event and a failed one has 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from services.registry import audit
 from services.registry.models import (
     Actor,
     ActorRelationship,
@@ -58,6 +59,7 @@ def record_change(session: Session, resource: Resource, action: str) -> Event:
         data=data,
     )
     session.add(event)
+    audit.record(session, event.type, resource_type, resource.id)
     session.flush()
     assert event.sequence is not None
     endpoints = session.exec(

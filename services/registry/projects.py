@@ -14,6 +14,7 @@ from services.registry.funded import (
 )
 from services.registry.models import Convention, Project, ProjectPartner, ProjectTheme
 from services.registry.outbox import record_change
+from services.registry.permissions import check_acts_for, check_may_create_project
 from services.registry.resources import (
     check_if_match,
     get_live,
@@ -35,6 +36,7 @@ _REQUIRED = ("title", "lead_id", "partners", "status")
 def create_project(session: Session, data: ProjectCreate) -> Project:
     """Record a project led by a live actor."""
     project = Project(title=data.title, lead_id=data.lead_id, status=data.status)
+    check_may_create_project(session, _taking_part(project.lead_id, data.partners), data.status)
     _apply(project, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     _check(session, project, data.partners)
     session.add(project)
@@ -47,9 +49,12 @@ def update_project(
 ) -> Project:
     """Apply the fields sent, if the client saw the current version."""
     project = get_live(session, Project, project_id, lock=True)
+    check_acts_for(session, _members(project), "a partner of this project")
     check_if_match(project, if_match)
     refuse_cleared(data, _REQUIRED)
     _apply(project, data, data.model_fields_set)
+    # A partner may not hand the project over to others and leave.
+    check_acts_for(session, _members(project), "a partner of the project as changed")
     _check(session, project, data.partners)
     touch(project)
     record_change(session, project, "updated")
@@ -58,6 +63,7 @@ def update_project(
 
 def delete_project(session: Session, project_id: uuid.UUID, *, if_match: str | None) -> Project:
     project = get_live(session, Project, project_id, lock=True)
+    check_acts_for(session, _members(project), "a partner of this project")
     check_if_match(project, if_match)
     soft_delete(project)
     record_change(session, project, "deleted")
@@ -123,3 +129,11 @@ def _check(session: Session, project: Project, sent: list[Party] | None) -> None
             )
     check_funded(session, project, errors)
     raise_if_invalid(errors)
+
+
+def _taking_part(lead_id: uuid.UUID, partners: list[Party]) -> set[uuid.UUID]:
+    return {lead_id, *(party.actor_id for party in partners)}
+
+
+def _members(project: Project) -> set[uuid.UUID]:
+    return {project.lead_id, *(link.actor_id for link in project.partners)}

@@ -6,6 +6,7 @@ from sqlmodel import Session, col, or_, select
 
 from services.registry.models import ActorRelationship
 from services.registry.outbox import record_change
+from services.registry.permissions import check_acts_for
 from services.registry.resources import (
     check_if_match,
     check_period,
@@ -37,6 +38,7 @@ def create_relationship(session: Session, data: RelationshipCreate) -> ActorRela
         kind=data.kind, subject_id=data.subject_id, object_id=data.object_id
     )
     _apply(relationship, data, data.model_fields_set)
+    check_acts_for(session, _ends(relationship), "one end of this relationship")
     _check(session, relationship)
     session.add(relationship)
     record_change(session, relationship, "created")
@@ -47,9 +49,11 @@ def update_relationship(
     session: Session, relationship_id: uuid.UUID, data: RelationshipUpdate, *, if_match: str | None
 ) -> ActorRelationship:
     relationship = get_live(session, ActorRelationship, relationship_id, lock=True)
+    check_acts_for(session, _ends(relationship), "one end of this relationship")
     check_if_match(relationship, if_match)
     refuse_cleared(data, ("kind", "subject_id", "object_id"))
     _apply(relationship, data, data.model_fields_set)
+    check_acts_for(session, _ends(relationship), "one end of the relationship as changed")
     _check(session, relationship)
     touch(relationship)
     record_change(session, relationship, "updated")
@@ -60,6 +64,7 @@ def delete_relationship(
     session: Session, relationship_id: uuid.UUID, *, if_match: str | None
 ) -> ActorRelationship:
     relationship = get_live(session, ActorRelationship, relationship_id, lock=True)
+    check_acts_for(session, _ends(relationship), "one end of this relationship")
     check_if_match(relationship, if_match)
     soft_delete(relationship)
     record_change(session, relationship, "deleted")
@@ -141,3 +146,7 @@ def _refuse_existing(session: Session, relationship: ActorRelationship) -> None:
             f"This {relationship.kind} tie already exists ({existing.id}).",
             existing={"id": str(existing.id)},
         )
+
+
+def _ends(relationship: ActorRelationship) -> set[uuid.UUID]:
+    return {relationship.subject_id, relationship.object_id}

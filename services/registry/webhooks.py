@@ -6,7 +6,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from services.registry import audit
+from services.registry.audit import acting
 from services.registry.delivery import Outcome, send
 from services.registry.dispatcher import signing_secrets
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
@@ -42,6 +45,16 @@ def _check_url(url: str, settings: RegistrySettings) -> None:
         raise InvalidInput.on("url", str(error)) from error
 
 
+def _visible(session: Session) -> SelectOfScalar[WebhookEndpoint]:
+    """Live endpoints the caller may see: its own, or all for an admin. Another key's endpoint
+    answers 404, exactly like one that does not exist."""
+    statement = select(WebhookEndpoint).where(col(WebhookEndpoint.deleted_at).is_(None))
+    caller = acting(session)
+    if not caller.is_admin:
+        statement = statement.where(WebhookEndpoint.owner_key_id == caller.key_id)
+    return statement
+
+
 def create_endpoint(
     session: Session, data: WebhookCreate, settings: RegistrySettings
 ) -> WebhookEndpoint:
@@ -52,18 +65,18 @@ def create_endpoint(
         description=data.description,
         event_types=list(dict.fromkeys(data.event_types)),
         secret=new_secret(),
+        owner_key_id=acting(session).key_id,
     )
     session.add(endpoint)
     session.flush()
+    audit.record(session, "webhook.created", "webhook", endpoint.id)
     return endpoint
 
 
 def get_endpoint(
     session: Session, endpoint_id: uuid.UUID, *, lock: bool = False
 ) -> WebhookEndpoint:
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, col(WebhookEndpoint.deleted_at).is_(None)
-    )
+    statement = _visible(session).where(WebhookEndpoint.id == endpoint_id)
     endpoint = session.exec(statement.with_for_update() if lock else statement).first()
     if endpoint is None:
         raise NotFound(f"No webhook endpoint with id {endpoint_id}.")
@@ -73,7 +86,7 @@ def get_endpoint(
 def list_endpoints(
     session: Session, *, cursor: str | None, limit: int
 ) -> tuple[list[WebhookEndpoint], str | None]:
-    statement = select(WebhookEndpoint).where(col(WebhookEndpoint.deleted_at).is_(None))
+    statement = _visible(session)
     return keyset(session, statement, WebhookEndpoint, cursor, limit)
 
 
@@ -102,6 +115,7 @@ def update_endpoint(
         else:
             endpoint.disabled_reason = "disabled by its owner"
     touch(endpoint)
+    audit.record(session, "webhook.updated", "webhook", endpoint.id)
     session.flush()
     return endpoint
 
@@ -116,6 +130,7 @@ def delete_endpoint(session: Session, endpoint_id: uuid.UUID) -> None:
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
         .values(status="cancelled", completed_at=utcnow(), next_attempt_at=None)
     )
+    audit.record(session, "webhook.deleted", "webhook", endpoint.id)
     session.flush()
 
 
@@ -130,6 +145,7 @@ def rotate_secret(
     )
     endpoint.secret = new_secret()
     touch(endpoint)
+    audit.record(session, "webhook.secret_rotated", "webhook", endpoint.id)
     session.flush()
     return endpoint
 
@@ -167,6 +183,7 @@ def replay(session: Session, endpoint_id: uuid.UUID, after: int) -> int:
     rows = session.exec(statement.order_by(col(Event.sequence)).limit(_REPLAY_MAX)).all()
     for sequence, _type in rows:
         session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=sequence))
+    audit.record(session, "webhook.replayed", "webhook", endpoint.id)
     session.flush()
     return len(rows)
 
@@ -185,6 +202,7 @@ def retry_delivery(
         )
     again = WebhookDelivery(endpoint_id=endpoint.id, event_sequence=original.event_sequence)
     session.add(again)
+    audit.record(session, "webhook.delivery_retried", "webhook", endpoint.id)
     session.flush()
     return again
 

@@ -8,14 +8,17 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.access import Scope
+from shared.db import make_engine
 from shared.migrate import upgrade
-from tests.conftest import Registry
+from tests.conftest import Registry, bearer, issue_key
 from tests.processes import Service, free_port
 
 
 @dataclass
 class System:
     registry_env: dict[str, str]
+    admin_key: str
     registry_port: int
     registry: Service
     matching: Service
@@ -70,6 +73,10 @@ def system(tmp_path) -> Iterator[System]:
     registry_db, matching_db = tmp_path / "registry.db", tmp_path / "matching.db"
     upgrade(f"sqlite:///{registry_db}")
     upgrade(f"sqlite:///{matching_db}", "matching")
+    engine = make_engine(f"sqlite:///{registry_db}")
+    admin_key = issue_key(engine, "test admin", Scope.admin)
+    service_key = issue_key(engine, "matching service", Scope.propose)
+    engine.dispose()
     registry_port, matching_port = free_port(), free_port()
     registry_env = {"DATABASE_URL": f"sqlite:///{registry_db}", "WEBHOOK_DISPATCHER": "off"}
     matching_env = {
@@ -77,16 +84,20 @@ def system(tmp_path) -> Iterator[System]:
         "MATCHING_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
         "MATCHING_POLL_SECONDS": "0.2",
         "MATCHING_MAX_BACKOFF_SECONDS": "1",
+        "MATCHING_REGISTRY_KEY": service_key,
     }
     registry = Service.api(registry_env, registry_port)
     matching = Service.api(matching_env, matching_port, module="services.matching")
     system = System(
         registry_env,
+        admin_key,
         registry_port,
         registry,
         matching,
         f"http://127.0.0.1:{matching_port}",
-        httpx.Client(base_url=f"http://127.0.0.1:{registry_port}", timeout=10),
+        httpx.Client(
+            base_url=f"http://127.0.0.1:{registry_port}", timeout=10, headers=bearer(admin_key)
+        ),
     )
     try:
         eventually(lambda: system.health()["synced"], what="first snapshot")

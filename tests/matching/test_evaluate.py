@@ -12,7 +12,10 @@ import pytest
 
 from services.matching import evaluate as ev
 from services.matching.graph import CooperationGraph
+from shared.access import Scope
+from shared.db import make_engine
 from shared.migrate import upgrade
+from tests.conftest import bearer, issue_key
 from tests.processes import Service, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,13 +160,18 @@ def test_a_file_that_is_no_export_is_refused(tmp_path: Path) -> None:
 def test_the_export_command_writes_a_file_the_evaluation_reads(tmp_path: Path, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     upgrade(url)
+    engine = make_engine(url)
+    admin = bearer(issue_key(engine, "test admin", Scope.admin))
+    engine.dispose()
     port = free_port()
     server = Service.api({"DATABASE_URL": url, "WEBHOOK_DISPATCHER": "off"}, port)
     try:
         base = f"http://127.0.0.1:{port}"
         for name, country in (("Lille", "FR"), ("Dakar", "SN")):
             body = {"kind": "local_authority", "level": "municipality", "name": name}
-            httpx.post(f"{base}/v1/actors", json=body | {"country": country}, timeout=10)
+            httpx.post(
+                f"{base}/v1/actors", json=body | {"country": country}, headers=admin, timeout=10
+            )
         target = tmp_path / "registry.json"
         assert ev.main(["--export", base, "--data", str(target)]) == 0
     finally:

@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import bearer
 from tests.matching.conftest import System, eventually
 
 
@@ -79,7 +80,9 @@ def test_three_towns_in_one_foreign_town_get_a_federating_project(system: System
     metrics = _get(system, "/v1/metrics/coordination")
     assert metrics["hotspots"] == 1 and metrics["total_competition_index"] == 2.0
 
-    adopted = httpx.post(f"{system.matching_url}/v1/federations/{top['id']}/adopt", timeout=10)
+    adopt_url = f"{system.matching_url}/v1/federations/{top['id']}/adopt"
+    admin = bearer(system.admin_key)
+    adopted = httpx.post(adopt_url, headers=admin, timeout=10)
     assert adopted.status_code == 201, adopted.text
     project = adopted.json()["project"]
     assert project["status"] == "draft" and project["lead_id"] == centre["id"]
@@ -90,5 +93,5 @@ def test_three_towns_in_one_foreign_town_get_a_federating_project(system: System
 
     eventually(lambda: hotspot() is None, what="the index to fall to zero")
     assert _get(system, "/v1/metrics/coordination")["total_competition_index"] == 0
-    gone = httpx.post(f"{system.matching_url}/v1/federations/{top['id']}/adopt", timeout=10)
+    gone = httpx.post(adopt_url, headers=admin, timeout=10)
     assert gone.status_code == 404, "the proposal is spent once the graph changed"

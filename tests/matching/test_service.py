@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import bearer
 from tests.matching.conftest import System, eventually
 from tests.processes import Service
 
@@ -37,7 +38,7 @@ def test_suggestions_follow_conventions_and_deletions_within_seconds(system: Sys
     )
 
     eventually(lambda: thies["id"] in _ids(system.suggestions(lille)), what="Thiès suggested")
-    httpx.delete(f"{system.registry_url}/v1/actors/{thies['id']}", timeout=10)
+    system.client.delete(f"/v1/actors/{thies['id']}")
     eventually(
         lambda: thies["id"] not in _ids(system.suggestions(lille)),
         what="a deleted actor leaves every suggestion",
@@ -77,10 +78,13 @@ def test_a_dismissed_candidate_never_comes_back(system: System):
     hue = system.authority("Huế", "VN", themes=["culture"])
     eventually(lambda: hue["id"] in _ids(system.suggestions(lille)), what="Huế suggested")
     url = f"{system.matching_url}/v1/actors/{lille['id']}/suggestions/{hue['id']}/feedback"
-    saved = httpx.post(url, json={"verdict": "dismissed", "comment": "déjà en contact"}, timeout=5)
+    admin = bearer(system.admin_key)
+    saved = httpx.post(
+        url, json={"verdict": "dismissed", "comment": "déjà en contact"}, headers=admin, timeout=5
+    )
     assert saved.status_code == 201 and saved.json()["verdict"] == "dismissed"
     assert hue["id"] not in _ids(system.suggestions(lille))
-    bad = httpx.post(url, json={"verdict": "maybe"}, timeout=5)
+    bad = httpx.post(url, json={"verdict": "maybe"}, headers=admin, timeout=5)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
 
 

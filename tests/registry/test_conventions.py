@@ -482,7 +482,7 @@ def test_patch_validates_the_merged_convention_and_writes_nothing(
     )
     url = f"/v1/conventions/{convention['id']}"
     # Errors must come back as a problem, never as an unhandled server error.
-    safe = TestClient(client.app, raise_server_exceptions=False)
+    safe = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
     assert_problem(safe.patch(url, json=change(cast)), 422, field)
     assert normal(client.get(url).json()) == normal(convention)
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from services.registry.demo.loader import is_empty, load_demo
+from shared.access import SYSTEM
 from tests.conftest import Registry, empty_database
 
 
@@ -16,6 +17,7 @@ def demo(registry_app) -> Iterator[Registry]:
     """The demo data loaded once per backend into an emptied registry; the tests only read."""
     empty_database(registry_app.state.engine)
     with Session(registry_app.state.engine) as session:
+        session.info["principal"] = SYSTEM
         assert is_empty(session)
         load_demo(session)
         session.commit()

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from services.registry.actors import create_actor
 from services.registry.feed import purge_expired, read_feed
 from services.registry.schemas import ActorCreate
+from shared.access import SYSTEM
 from shared.db import new_session
 from tests.conftest import Registry, commits_fail
 
@@ -57,7 +58,7 @@ def test_a_refused_or_failed_write_leaves_no_event(client, registry: Registry):
         client.post("/v1/actors", json={"kind": "x", "name": "A", "country": "FR"}).status_code
         == 422
     )
-    unsafe = TestClient(client.app, raise_server_exceptions=False)
+    unsafe = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
     with commits_fail():
         response = unsafe.post(
             "/v1/actors", json={"kind": "association", "name": "B", "country": "FR"}
@@ -143,6 +144,7 @@ def test_a_consumer_following_the_feed_sees_every_event_of_concurrent_writers_on
         try:
             for i in range(per_writer):
                 for session in new_session(engine):
+                    session.info["principal"] = SYSTEM
                     body = ActorCreate(kind="association", name=f"W{writer}-{i}", country="FR")
                     create_actor(session, body, duplicate_threshold=None)
                     time.sleep(rng.random() * 0.01)

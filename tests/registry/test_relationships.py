@@ -229,7 +229,7 @@ def test_patch_validates_the_merged_relationship_and_writes_nothing(
     relationship = tie(registry, "member_of", cast.ngo, cast.network, starts_on="2012-01-01")
     url = f"/v1/relationships/{relationship['id']}"
     # Errors must come back as a problem, never as an unhandled server error.
-    safe = TestClient(client.app, raise_server_exceptions=False)
+    safe = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
     assert_problem(safe.patch(url, json=change(cast)), 422, field)
     assert client.get(url).json() == relationship
 

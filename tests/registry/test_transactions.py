@@ -6,7 +6,7 @@ from tests.conftest import Registry, commits_fail
 
 
 def test_a_failing_commit_reaches_the_client_as_an_error_never_a_201(client, registry: Registry):
-    unsafe = TestClient(client.app, raise_server_exceptions=False)
+    unsafe = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
     with commits_fail():
         response = unsafe.post(
             "/v1/actors", json={"kind": "association", "name": "A", "country": "FR"}
@@ -21,7 +21,7 @@ def test_a_failing_commit_reaches_the_client_as_an_error_never_a_201(client, reg
 def test_nothing_is_written_when_a_commit_fails(client, registry: Registry):
     actor = registry.actor("association", "Eau Vive")
 
-    unsafe = TestClient(client.app, raise_server_exceptions=False)
+    unsafe = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
     with commits_fail():
         assert unsafe.patch(f"/v1/actors/{actor['id']}", json={"acronym": "EV"}).status_code == 500
     after = client.get(f"/v1/actors/{actor['id']}").json()

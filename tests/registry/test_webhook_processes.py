@@ -9,8 +9,10 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
+from shared.access import Scope
 from shared.db import make_engine
 from shared.migrate import upgrade
+from tests.conftest import bearer, issue_key
 from tests.databases import BACKENDS, POSTGRES_URL, fresh_database
 from tests.processes import Service, free_port
 from tests.receiver import Receiver
@@ -40,13 +42,20 @@ def test_pending_deliveries_complete_after_the_registry_is_killed(backend, tmp_p
         env = _env(url, WEBHOOK_RETRY_SCHEDULE=",".join(["0"] + ["0.5"] * 40))
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        engine = make_engine(url)
+        admin = bearer(issue_key(engine, "test admin", Scope.admin))
+        engine.dispose()
         registry = Service.api(env, port)
         try:
-            endpoint = httpx.post(f"{base}/v1/webhooks", json={"url": receiver.url}).json()
+            endpoint = httpx.post(
+                f"{base}/v1/webhooks", json={"url": receiver.url}, headers=admin
+            ).json()
             receiver.secret = endpoint["secret"]
             for i in range(20):
                 body = {"kind": "association", "name": f"Association {i:02d}", "country": "FR"}
-                response = httpx.post(f"{base}/v1/actors?not_duplicate=true", json=body)
+                response = httpx.post(
+                    f"{base}/v1/actors?not_duplicate=true", json=body, headers=admin
+                )
                 assert response.status_code == 201
             _wait(lambda: len(receiver.received) >= 5, 30, "first failing attempts")
         finally:

@@ -1,16 +1,30 @@
 """Dependencies shared by the matching service's routers."""
 
+import uuid
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
 
 from services.matching.follower import GraphHolder
+from services.matching.registry_client import RegistryClient
+from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
 from shared.db import new_session
-from shared.errors import Problem
+from shared.errors import Problem, Unauthorized
+from shared.ratelimit import RateLimiter, limit_dependency
 
-__all__ = ["HolderDep", "NotReady", "SessionDep", "ready_holder"]
+__all__ = [
+    "CallerDep",
+    "HolderDep",
+    "NotReady",
+    "SessionDep",
+    "query_limit",
+    "ready_holder",
+    "requires",
+]
 
 
 class NotReady(Problem):
@@ -36,3 +50,53 @@ def ready_holder(request: Request) -> GraphHolder:
 
 SessionDep = Annotated[Session, Depends(_session)]
 HolderDep = Annotated[GraphHolder, Depends(ready_holder)]
+
+
+class RegistryUnavailable(Problem):
+    status = 503
+    slug = "registry-unavailable"
+    title = "The registry, which checks API keys, did not answer"
+
+
+def _caller(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """Anonymous without a key; otherwise the registry, which issues keys, says whose it is.
+    Asked on every request, so a key revoked at the registry is refused here at once too."""
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    registry: RegistryClient = request.app.state.registry
+    try:
+        record = registry.whoami(header)
+    except httpx.HTTPError as error:
+        raise RegistryUnavailable(
+            "Could not check the API key with the registry; retry shortly.",
+            headers={"Retry-After": "5"},
+        ) from error
+    if record is None:
+        raise Unauthorized("This API key is unknown or revoked.")
+    actor_id = record.get("actor_id")
+    return Principal(
+        name=record["name"],
+        scopes=frozenset(record["scopes"]),
+        key_id=uuid.UUID(record["id"]),
+        actor_id=uuid.UUID(actor_id) if actor_id else None,
+    )
+
+
+CallerDep = Annotated[Principal, Depends(_caller)]
+
+
+def requires(*scopes: Scope) -> Any:
+    """A route dependency: 401 without a valid key, 403 unless it holds one of `scopes`."""
+    return requirement(_caller, *scopes)
+
+
+def _query_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
+    return request.app.state.query_limiters
+
+
+# Suggestions, overlaps and federations walk the graph: the expensive reads.
+query_limit = Depends(limit_dependency(_query_limiters))

@@ -7,11 +7,12 @@ import httpx
 from fastapi import APIRouter, Query, Request, status
 
 from services.matching import federations, store
-from services.matching.api.deps import HolderDep, SessionDep
+from services.matching.api.deps import CallerDep, HolderDep, SessionDep, requires
 from services.matching.api.present import federation_read, known_actor
 from services.matching.registry_client import RegistryClient, RegistryRefused
 from services.matching.schemas import Adoption, FederationList, FederationRead
-from shared.errors import NotFound, Problem, problem_responses
+from shared.access import Scope
+from shared.errors import Forbidden, NotFound, Problem, problem_responses
 from shared.themes import get_theme
 
 router = APIRouter(prefix="/v1/federations", tags=["federations"])
@@ -73,9 +74,14 @@ def read_federation(
     status_code=status.HTTP_201_CREATED,
     response_model=Adoption,
     responses=problem_responses(404, 502, 503),
+    dependencies=[requires(Scope.write)],
 )
 def adopt(
-    proposal_id: uuid.UUID, request: Request, holder: HolderDep, session: SessionDep
+    proposal_id: uuid.UUID,
+    request: Request,
+    caller: CallerDep,
+    holder: HolderDep,
+    session: SessionDep,
 ) -> Adoption:
     """Create the federating project in the registry as a draft, through its public API, with
     the coordinator as lead and everyone else as partners. It flows back through the feed and
@@ -88,6 +94,10 @@ def adopt(
         *proposal.migrant_organisations,
         *proposal.associations,
     ]
+    if not caller.acts_for({proposal.coordinator.id, *(actor.id for actor in pooled)}):
+        raise Forbidden(
+            "Only a key bound to one of the proposal's actors (or an admin key) may adopt it."
+        )
     body = {
         "title": f"Projet fédérateur : {label.lower()} à {proposal.target.name}",
         "lead_id": str(proposal.coordinator.id),
@@ -104,7 +114,7 @@ def adopt(
     }
     registry: RegistryClient = request.app.state.registry
     try:
-        project = registry.create_project(body)
+        project = registry.create_project(body, idempotency_key=f"adopt-{uuid.uuid4()}")
     except RegistryRefused as error:
         raise RegistryError(f"The registry answered {error.status}: {error}") from error
     except httpx.HTTPError as error:

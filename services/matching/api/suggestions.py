@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from services.matching import scoring, store
-from services.matching.api.deps import HolderDep, SessionDep
+from services.matching.api.deps import CallerDep, HolderDep, SessionDep, requires
 from services.matching.api.present import actor_summary, known_actor
 from services.matching.schemas import (
     FeedbackCreate,
@@ -15,8 +15,9 @@ from services.matching.schemas import (
     SuggestionList,
     SuggestionRead,
 )
+from shared.access import Scope
 from shared.db import commit
-from shared.errors import problem_responses
+from shared.errors import Forbidden, problem_responses
 
 router = APIRouter(prefix="/v1/actors", tags=["suggestions"])
 
@@ -77,15 +78,20 @@ def suggestions(
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackRead,
     responses=problem_responses(404, 422, 503),
+    dependencies=[requires(Scope.feedback)],
 )
 def feedback(
     actor_id: uuid.UUID,
     candidate_id: uuid.UUID,
     body: FeedbackCreate,
+    caller: CallerDep,
     holder: HolderDep,
     session: SessionDep,
 ) -> FeedbackRead:
-    """Accept or dismiss a suggestion; a dismissed candidate leaves this actor's suggestions."""
+    """Accept or dismiss a suggestion; a dismissed candidate leaves this actor's suggestions.
+    A key bound to an actor speaks for that actor's suggestions only."""
+    if caller.actor_id is not None and caller.actor_id != actor_id and not caller.is_admin:
+        raise Forbidden(f"This key speaks for actor {caller.actor_id}, not for {actor_id}.")
     with holder.lock:
         known_actor(holder.graph, actor_id)
         known_actor(holder.graph, candidate_id)

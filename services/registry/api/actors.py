@@ -7,22 +7,33 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import actors
 from services.registry.api.deps import (
+    CallerDep,
     IfMatch,
     PageQuery,
     SessionDep,
     SettingsDep,
     page_of,
+    requires,
     send_etag,
 )
 from services.registry.models import Actor
 from services.registry.resources import get_live
 from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
 from services.registry.vocabulary import ActorKind, CountryCode, Level, ThemeCode
+from shared.access import Principal, Scope
 from shared.db import commit
 from shared.errors import InvalidInput, problem_responses
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
+
+
+def _detail(actor: Actor, caller: Principal) -> ActorDetail:
+    """The actor as this caller may see it: the private contact only for those entitled."""
+    detail = ActorDetail.model_validate(actor)
+    if not caller.may_read_private(actor.id):
+        detail.private_contact = None
+    return detail
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -83,8 +94,10 @@ def list_actors(
     status_code=status.HTTP_201_CREATED,
     response_model=ActorDetail,
     responses=problem_responses(400, 409, 422),
+    dependencies=[requires(Scope.write)],
 )
 def create_actor(
+    caller: CallerDep,
     body: ActorCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -100,22 +113,28 @@ def create_actor(
     commit(session)
     send_etag(response, actor)
     response.headers["Location"] = f"/v1/actors/{actor.id}"
-    return ActorDetail.model_validate(actor)
+    return _detail(actor, caller)
 
 
 @router.get("/{actor_id}", response_model=ActorDetail, responses=problem_responses(404, 410))
-def read_actor(actor_id: uuid.UUID, session: SessionDep, response: Response) -> ActorDetail:
+def read_actor(
+    actor_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: Response
+) -> ActorDetail:
+    """One actor. `private_contact` is shown to keys with `registry:read_private` and to the
+    actor's own key; it is null for everyone else."""
     actor = get_live(session, Actor, actor_id)
     send_etag(response, actor)
-    return ActorDetail.model_validate(actor)
+    return _detail(actor, caller)
 
 
 @router.patch(
     "/{actor_id}",
     response_model=ActorDetail,
     responses=problem_responses(400, 404, 409, 410, 412, 422),
+    dependencies=[requires(Scope.write)],
 )
 def update_actor(
+    caller: CallerDep,
     actor_id: uuid.UUID,
     body: ActorUpdate,
     session: SessionDep,
@@ -126,13 +145,14 @@ def update_actor(
     actor = actors.update_actor(session, actor_id, body, if_match=if_match)
     commit(session)
     send_etag(response, actor)
-    return ActorDetail.model_validate(actor)
+    return _detail(actor, caller)
 
 
 @router.delete(
     "/{actor_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409, 410, 412),
+    dependencies=[requires(Scope.write)],
 )
 def delete_actor(actor_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None) -> Response:
     """Soft-delete: the actor leaves listings, its tombstone stays for partners to learn of it."""

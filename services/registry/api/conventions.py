@@ -6,12 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import conventions
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
 from services.registry.api.filters import FundedQuery
 from services.registry.models import Convention
 from services.registry.resources import get_live
 from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
 from services.registry.vocabulary import ConventionKind
+from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
@@ -39,6 +40,7 @@ def list_conventions(
     status_code=status.HTTP_201_CREATED,
     response_model=ConventionRead,
     responses=problem_responses(400, 409, 422),
+    dependencies=[requires(Scope.write)],
 )
 def create_convention(
     body: ConventionCreate, session: SessionDep, response: Response
@@ -66,6 +68,7 @@ def read_convention(
     "/{convention_id}",
     response_model=ConventionRead,
     responses=problem_responses(400, 404, 409, 410, 412, 422),
+    dependencies=[requires(Scope.write)],
 )
 def update_convention(
     convention_id: uuid.UUID,
@@ -85,6 +88,7 @@ def update_convention(
     "/{convention_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 410, 412),
+    dependencies=[requires(Scope.write)],
 )
 def delete_convention(
     convention_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None

@@ -2,19 +2,24 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from services.registry.audit import acting
+from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
+from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
 from shared.db import new_session
 from shared.errors import InvalidInput
 from shared.pagination import Page, next_link
 
 __all__ = [
+    "CallerDep",
     "IfMatch",
     "PageParams",
     "PageQuery",
@@ -22,14 +27,23 @@ __all__ = [
     "SettingsDep",
     "page_of",
     "page_size",
+    "requires",
     "send_etag",
 ]
 
 S = TypeVar("S", bound=BaseModel)
 
 
-def _session(request: Request) -> Iterator[Session]:
-    yield from new_session(request.app.state.engine)
+def _session(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Iterator[Session]:
+    """The request's unit of work, knowing who it acts for (anonymous without a key)."""
+    engine = request.app.state.engine
+    for session in new_session(engine):
+        header = request.headers.get("authorization")
+        session.info["principal"] = authenticate(engine, session, header) if header else ANONYMOUS
+        yield session
 
 
 def _settings(request: Request) -> RegistrySettings:
@@ -37,6 +51,20 @@ def _settings(request: Request) -> RegistrySettings:
 
 
 SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _caller(session: SessionDep) -> Principal:
+    return acting(session)
+
+
+CallerDep = Annotated[Principal, Depends(_caller)]
+
+
+def requires(*scopes: Scope) -> Any:
+    """A route dependency: 401 without a valid key, 403 unless it holds one of `scopes`."""
+    return requirement(_caller, *scopes)
+
+
 SettingsDep = Annotated[RegistrySettings, Depends(_settings)]
 IfMatch = Annotated[
     str | None,

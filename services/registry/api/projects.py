@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import projects
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
 from services.registry.api.filters import FundedQuery
 from services.registry.models import Project
 from services.registry.resources import get_live
 from services.registry.schemas import ProjectCreate, ProjectRead, ProjectUpdate
+from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
@@ -39,6 +40,7 @@ def list_projects(
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectRead,
     responses=problem_responses(400, 409, 422),
+    dependencies=[requires(Scope.write, Scope.propose)],
 )
 def create_project(body: ProjectCreate, session: SessionDep, response: Response) -> ProjectRead:
     """Record a project led by a registered actor, with its partners."""
@@ -60,6 +62,7 @@ def read_project(project_id: uuid.UUID, session: SessionDep, response: Response)
     "/{project_id}",
     response_model=ProjectRead,
     responses=problem_responses(400, 404, 409, 410, 412, 422),
+    dependencies=[requires(Scope.write)],
 )
 def update_project(
     project_id: uuid.UUID,
@@ -79,6 +82,7 @@ def update_project(
     "/{project_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 410, 412),
+    dependencies=[requires(Scope.write)],
 )
 def delete_project(
     project_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None

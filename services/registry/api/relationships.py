@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.registry import relationships
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
 from services.registry.models import ActorRelationship
 from services.registry.resources import get_live
 from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
 from services.registry.vocabulary import RelationshipKind
+from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
@@ -45,6 +46,7 @@ def list_relationships(
     status_code=status.HTTP_201_CREATED,
     response_model=RelationshipRead,
     responses=problem_responses(400, 409, 422),
+    dependencies=[requires(Scope.write)],
 )
 def create_relationship(
     body: RelationshipCreate, session: SessionDep, response: Response
@@ -72,6 +74,7 @@ def read_relationship(
     "/{relationship_id}",
     response_model=RelationshipRead,
     responses=problem_responses(400, 404, 409, 410, 412, 422),
+    dependencies=[requires(Scope.write)],
 )
 def update_relationship(
     relationship_id: uuid.UUID,
@@ -92,6 +95,7 @@ def update_relationship(
     "/{relationship_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 410, 412),
+    dependencies=[requires(Scope.write)],
 )
 def delete_relationship(
     relationship_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None

@@ -12,6 +12,7 @@ from services.registry.api.deps import (
     SessionDep,
     SettingsDep,
     page_of,
+    requires,
     send_etag,
 )
 from services.registry.webhook_schemas import (
@@ -25,11 +26,17 @@ from services.registry.webhook_schemas import (
     WebhookRead,
     WebhookUpdate,
 )
+from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/webhooks",
+    tags=["webhooks"],
+    # Every endpoint route: a key with `webhooks:manage`, acting on its own endpoints.
+    dependencies=[requires(Scope.webhooks)],
+)
 
 
 @router.post(

@@ -1,0 +1,52 @@
+"""The audit trail: which key made each write. Rows are added in the write's own transaction,
+so a committed change always names its author and a rolled-back one leaves no trace."""
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from services.registry.models import AuditEntry
+from shared.access import Principal
+
+__all__ = ["acting", "list_entries", "record"]
+
+
+def acting(session: Session) -> Principal:
+    """Who this unit of work acts for. Every session that writes must say so: a forgotten
+    caller must fail loudly rather than act with some default authority."""
+    principal = session.info.get("principal")
+    if not isinstance(principal, Principal):
+        raise RuntimeError("this session has no caller; set session.info['principal']")
+    return principal
+
+
+def record(
+    session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
+) -> None:
+    caller = acting(session)
+    session.add(
+        AuditEntry(
+            key_id=caller.key_id,
+            key_name=caller.name,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
+    )
+
+
+def list_entries(
+    session: Session,
+    *,
+    key_id: uuid.UUID | None,
+    resource_id: uuid.UUID | None,
+    after: int,
+    limit: int,
+) -> list[AuditEntry]:
+    """Entries after a sequence number, oldest first."""
+    statement = select(AuditEntry).where(col(AuditEntry.sequence) > after)
+    if key_id is not None:
+        statement = statement.where(AuditEntry.key_id == key_id)
+    if resource_id is not None:
+        statement = statement.where(AuditEntry.resource_id == resource_id)
+    return list(session.exec(statement.order_by(col(AuditEntry.sequence)).limit(limit)))

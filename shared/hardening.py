@@ -1,0 +1,176 @@
+"""What every service puts around its routes: a body size cap, security headers, CORS, and
+Idempotency-Key handling. One function installs them in the one right order."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy import Table
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.access import bearer_scheme, required_scopes
+from shared.errors import PayloadTooLarge, problem_response
+from shared.idempotency import IdempotencyMiddleware
+from shared.routes import api_routes
+from shared.settings import ServiceSettings
+
+__all__ = ["document_limits_and_access", "install_hardening", "is_write"]
+
+# The interactive documentation loads Swagger UI and ReDoc scripts; everything else is JSON
+# and may load nothing at all.
+_DOCUMENT_PATHS = ("/docs", "/redoc")
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=31536000"),
+]
+_STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        documents = scope["path"].startswith(_DOCUMENT_PATHS)
+        authenticated = any(name == b"authorization" for name, _ in scope["headers"])
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in _HEADERS if h[0] not in present]
+                if not documents:
+                    headers.append(_STRICT_CSP)
+                # A response to a key may hold private data: no shared cache may keep it.
+                if authenticated and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `max_bytes` with 413 before any route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await problem_response(too_large, scope["path"])(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # No declared length (chunked): read up to the cap, then hand the body on.
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > self.max_bytes:
+                await problem_response(too_large, scope["path"])(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        pending: list[Message] = [{"type": "http.request", "body": b"".join(parts)}]
+
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def install_hardening(app: FastAPI, settings: ServiceSettings, idempotency: Table) -> None:
+    """Outermost first: CORS, security headers, body cap, Idempotency-Key, then the routes."""
+    app.add_middleware(IdempotencyMiddleware, table=idempotency)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    origins = settings.cors_origins
+    if origins:
+        options: dict[str, Any] = {
+            "allow_origins": origins,
+            "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            "allow_headers": ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            "expose_headers": ["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+            "max_age": 600,
+        }
+        app.add_middleware(CORSMiddleware, **options)
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def is_write(request: Request) -> bool:
+    return request.method in _WRITES
+
+
+def document_limits_and_access(app: FastAPI) -> None:
+    """Document on each operation what the middleware and dependencies may answer: 401/403 and
+    the scopes it needs, 413 for bodies, 429 for rate-limited ones. Call before
+    `install_problem_handlers`, which then gives these responses their problem+json shape."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = default_openapi()
+        for route in api_routes(app):
+            if not route.include_in_schema:
+                continue
+            operations = schema["paths"].get(route.path_format, {})
+            scopes = required_scopes(route)
+            limited = any(getattr(d.call, "rate_limited", False) for d in _dependencies(route))
+            for method in route.methods:
+                operation = operations.get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                if scopes:
+                    wanted = " or ".join(f"`{scope}`" for scope in scopes)
+                    operation["description"] = (
+                        operation.get("description", "") + f"\n\n**API key** with {wanted}."
+                    ).strip()
+                    operation["security"] = [{"apiKey": []}]
+                    responses.setdefault("403", {"description": "Forbidden"})
+                else:
+                    # Open data: a key is optional (it may unlock private fields).
+                    operation["security"] = [{}, {"apiKey": []}]
+                responses.setdefault("401", {"description": "Unauthorized"})
+                if method in _WRITES:
+                    responses.setdefault("413", {"description": "Request body too large"})
+                if method in _WRITES or limited:
+                    responses.setdefault("429", {"description": "Too many requests"})
+        components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        components.setdefault(
+            "apiKey",
+            {"type": "http", "scheme": "bearer", "description": bearer_scheme.model.description},
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _dependencies(route: APIRoute) -> list[Any]:
+    found, pending = [], list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        found.append(dependency)
+        pending.extend(dependency.dependencies)
+    return found
