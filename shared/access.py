@@ -23,6 +23,7 @@ __all__ = [
     "Principal",
     "Scope",
     "bearer_scheme",
+    "bearer_secret",
     "require",
     "required_scopes",
     "requirement",
@@ -91,6 +92,16 @@ def require(caller: Principal, *any_of: Scope) -> Principal:
         wanted = " or ".join(f"`{scope}`" for scope in any_of)
         raise Forbidden(f"This key lacks the scope this operation needs: {wanted}.")
     return caller
+
+
+def bearer_secret(authorization: str) -> str:
+    """The key in an `Authorization: Bearer <key>` header; 401 for any other header. Keys are
+    printable ASCII, so anything else is refused here, before a service forwards it."""
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret or not (secret.isascii() and secret.isprintable()):
+        raise Unauthorized("Send the API key as `Authorization: Bearer <key>`.")
+    return secret
 
 
 # Declared on every route so /docs offers "Authorize"; the services read the header themselves

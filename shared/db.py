@@ -13,7 +13,11 @@ from sqlmodel import Session
 
 from shared.errors import Conflict
 
-__all__ = ["UTCDateTime", "commit", "make_engine", "new_session", "utcnow"]
+__all__ = ["BIGINT_MAX", "UTCDateTime", "commit", "make_engine", "new_session", "utcnow"]
+
+# The largest integer a BIGINT column (an INTEGER in SQLite) holds: the bound of any integer a
+# client sends that is stored or compared in SQL, so larger ones are a 422, not an overflow.
+BIGINT_MAX = 2**63 - 1
 
 
 def utcnow() -> datetime:

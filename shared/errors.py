@@ -184,6 +184,9 @@ def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
+            if "requestBody" in operation:
+                # Any body may fail to parse as JSON: `_on_validation_error` answers 400 then.
+                operation["responses"].setdefault("400", {"description": "Malformed request"})
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = problem

@@ -1,6 +1,7 @@
 """What every service puts around its routes: a body size cap, security headers, CORS, and
 Idempotency-Key handling. One function installs them in the one right order."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,12 +11,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.access import bearer_scheme, required_scopes
-from shared.errors import PayloadTooLarge, problem_response
-from shared.idempotency import IdempotencyMiddleware
+from shared.errors import PayloadTooLarge, Problem, problem_response
+from shared.idempotency import CredentialCheck, IdempotencyMiddleware
 from shared.routes import api_routes
 from shared.settings import ServiceSettings
 
 __all__ = ["document_limits_and_access", "install_hardening", "is_write"]
+
+_log = logging.getLogger("passerelles")
 
 # The interactive documentation loads Swagger UI and ReDoc scripts; everything else is JSON
 # and may load nothing at all.
@@ -96,10 +99,53 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def install_hardening(app: FastAPI, settings: ServiceSettings, idempotency: Table) -> None:
-    """Outermost first: CORS, security headers, body cap, Idempotency-Key, then the routes."""
-    app.add_middleware(IdempotencyMiddleware, table=idempotency)
+class UnexpectedErrorMiddleware:
+    """Answer an unhandled exception with the generic 500 problem here, inside the security
+    headers and CORS, rather than in Starlette's outermost error middleware, outside them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            # The trace goes to the server log, never to the client.
+            _log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            problem = Problem("An unexpected error occurred; nothing was saved.")
+            await problem_response(problem, scope["path"])(scope, receive, send)
+
+
+def install_hardening(
+    app: FastAPI,
+    settings: ServiceSettings,
+    idempotency: Table,
+    *,
+    credential_is_valid: CredentialCheck,
+    secret_paths: frozenset[str] = frozenset(),
+) -> None:
+    """Outermost first: CORS, security headers, unexpected errors, body cap, Idempotency-Key,
+    then the routes."""
+    app.add_middleware(
+        IdempotencyMiddleware,
+        table=idempotency,
+        credential_is_valid=credential_is_valid,
+        secret_paths=secret_paths,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     origins = settings.cors_origins
     if origins:
@@ -120,10 +166,11 @@ def is_write(request: Request) -> bool:
     return request.method in _WRITES
 
 
-def document_limits_and_access(app: FastAPI) -> None:
+def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
     """Document on each operation what the middleware and dependencies may answer: 401/403 and
-    the scopes it needs, 413 for bodies, 429 for rate-limited ones. Call before
-    `install_problem_handlers`, which then gives these responses their problem+json shape."""
+    the scopes it needs, 413 for bodies, 429 for rate-limited ones, and the largest `limit`
+    of its pages. Call before `install_problem_handlers`, which then gives these responses
+    their problem+json shape."""
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -156,6 +203,7 @@ def document_limits_and_access(app: FastAPI) -> None:
                     responses.setdefault("413", {"description": "Request body too large"})
                 if method in _WRITES or limited:
                     responses.setdefault("429", {"description": "Too many requests"})
+                _document_page_size(operation, settings.page_size_max)
         components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         components.setdefault(
             "apiKey",
@@ -165,6 +213,18 @@ def document_limits_and_access(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_page_size(operation: dict[str, Any], page_size_max: int) -> None:
+    """The page size cap is a setting, unknown when routes declare `limit`: add it here, to
+    the `limit` query parameters that state no maximum of their own."""
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] != "limit" or parameter["in"] != "query":
+            continue
+        schema = parameter["schema"]
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "integer":
+                branch.setdefault("maximum", page_size_max)
 
 
 def _dependencies(route: APIRoute) -> list[Any]:

@@ -6,10 +6,15 @@ key while the first request is still running is 409. Only successful responses a
 request refused (401, 422, 429, …) may be retried with the same key once corrected.
 
 Keys are scoped to the credential that sent them (a digest of the Authorization header), so two
-callers can never see each other's responses.
+callers can never see each other's responses, and a stored response is replayed only while
+that credential is still valid: a revoked key retrying is refused, not answered.
+
+Responses that carry a secret shown once (a new API key) are not kept: a retry learns where
+the created resource is, never its secret.
 """
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -118,7 +123,7 @@ class _Store:
         return _Claim(replay={"status": row.status, "headers": row.headers, "body": row.body})
 
     def keep(
-        self, owner: str, key: str, status: int, headers: list[list[str]], body: bytes
+        self, owner: str, key: str, status: int, headers: list[list[str]], body: bytes | None
     ) -> None:
         with self.engine.begin() as connection:
             connection.execute(
@@ -132,11 +137,26 @@ class _Store:
             connection.execute(delete(self.table).where(self._where(owner, key)))
 
 
-class IdempotencyMiddleware:
-    """Wraps a service: POSTs that carry `Idempotency-Key` are run at most once per key."""
+CredentialCheck = Callable[[Any, str], bool]
 
-    def __init__(self, app: ASGIApp, *, table: Table, ttl_seconds: float = 24 * 3600) -> None:
+
+class IdempotencyMiddleware:
+    """Wraps a service: POSTs that carry `Idempotency-Key` are run at most once per key.
+
+    `credential_is_valid(app, authorization)` says whether a key may still be answered;
+    `secret_paths` are the paths whose responses must not be stored."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        table: Table,
+        credential_is_valid: CredentialCheck,
+        secret_paths: frozenset[str] = frozenset(),
+        ttl_seconds: float = 24 * 3600,
+    ) -> None:
         self.app, self.table, self.ttl = app, table, timedelta(seconds=ttl_seconds)
+        self.credential_is_valid, self.secret_paths = credential_is_valid, secret_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -163,17 +183,25 @@ class IdempotencyMiddleware:
         if claim.problem is not None:
             await problem_response(claim.problem, scope["path"])(scope, receive, send)
             return
-        if claim.replay is not None:
-            await _send_replay(claim.replay, send)
-            return
-
-        started: dict[str, Any] = {}
-        chunks: list[bytes] = []
 
         async def replay_body() -> Message:
             nonlocal body
             chunk, body = body, b""
             return {"type": "http.request", "body": chunk, "more_body": False}
+
+        if claim.replay is not None:
+            authorization = headers.get("authorization")
+            if authorization is not None and not await run_in_threadpool(
+                self.credential_is_valid, scope["app"], authorization.decode("latin-1")
+            ):
+                # Let the service refuse the credential as it would any request.
+                await self.app(scope, replay_body, send)
+                return
+            await _send_replay(claim.replay, scope["path"], send)
+            return
+
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -189,12 +217,14 @@ class IdempotencyMiddleware:
             raise
         status = int(started.get("status", 500))
         if 200 <= status < 300:
+            secret = scope["path"] in self.secret_paths
             kept = [
                 [name.decode("latin-1"), value.decode("latin-1")]
                 for name, value in started.get("headers", [])
-                if name.decode("latin-1").lower() in _KEPT_HEADERS
+                if name.decode("latin-1").lower() in ({"location"} if secret else _KEPT_HEADERS)
             ]
-            await run_in_threadpool(store.keep, owner, key, status, kept, b"".join(chunks))
+            stored = None if secret else b"".join(chunks)
+            await run_in_threadpool(store.keep, owner, key, status, kept, stored)
         else:
             await run_in_threadpool(store.release, owner, key)
 
@@ -211,7 +241,10 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
-async def _send_replay(replay: dict[str, Any], send: Send) -> None:
+async def _send_replay(replay: dict[str, Any], path: str, send: Send) -> None:
+    if replay["body"] is None:
+        await _send_unkept(replay, path, send)
+        return
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in replay["headers"]
     ]
@@ -220,3 +253,21 @@ async def _send_replay(replay: dict[str, Any], send: Send) -> None:
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": replay["status"], "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_unkept(replay: dict[str, Any], path: str, send: Send) -> None:
+    """The first request succeeded, but its response held a secret shown once: say where the
+    created resource is, and that its secret is gone."""
+    location = next((value for name, value in replay["headers"] if name == "location"), None)
+    problem = Conflict(
+        "This Idempotency-Key already created a resource whose secret was shown once and is "
+        "not kept. If the first response was lost, revoke that resource and create a new one.",
+        headers={"Location": location} if location else {},
+        location=location,
+    )
+    scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+    await problem_response(problem, path)(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

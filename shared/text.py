@@ -3,7 +3,11 @@
 import re
 import unicodedata
 
-__all__ = ["fold"]
+__all__ = ["NO_NUL", "fold"]
+
+# A `pattern` for free text clients send: PostgreSQL cannot store NUL (U+0000) in text, so it is
+# refused at the edge with a 422 on the field, on every backend alike, and the schema says so.
+NO_NUL = r"^[^\x00]*$"
 
 
 def fold(text: str) -> str:

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 
 from services.matching.api import federations, graph, health, overlaps, suggestions
-from services.matching.api.deps import query_limit
+from services.matching.api.deps import identify_caller, key_is_valid, query_limit
 from services.matching.follower import Follower, GraphHolder
 from services.matching.models import idempotency_records
 from services.matching.registry_client import RegistryClient
@@ -70,12 +70,18 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         RateLimiter(settings.query_rate_per_key),
         RateLimiter(settings.query_rate_per_ip),
     )
-    install_hardening(app, settings, idempotency_records)
-    document_limits_and_access(app)
+    install_hardening(
+        app,
+        settings,
+        idempotency_records,
+        credential_is_valid=lambda app, header: key_is_valid(app.state.registry, header),
+    )
+    document_limits_and_access(app, settings)
     install_problem_handlers(app)
     for module in (suggestions, overlaps, federations, graph):
-        app.include_router(module.router, dependencies=[query_limit])
-    app.include_router(health.router)
+        # Limited first: a flood of queries must not each cost a key check at the registry.
+        app.include_router(module.router, dependencies=[query_limit, identify_caller])
+    app.include_router(health.router, dependencies=[identify_caller])
     return app
 
 

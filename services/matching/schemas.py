@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.text import NO_NUL
+
 __all__ = [
     "ActorSummary",
     "FeedbackCreate",
@@ -54,7 +56,7 @@ class FeedbackCreate(BaseModel):
     )
 
     verdict: Literal["accepted", "dismissed"]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class FeedbackRead(BaseModel):

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 
+from services.registry import keys as api_keys
 from services.registry.api import (
     actors,
     audit,
@@ -17,6 +18,7 @@ from services.registry.api import (
     themes,
     webhooks,
 )
+from services.registry.api.deps import identify_caller
 from services.registry.dispatcher import Dispatcher
 from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
@@ -65,7 +67,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         version="0.1.0",
         description=_DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(limit_dependency(_write_limiters, applies=is_write))],
+        dependencies=[
+            Depends(limit_dependency(_write_limiters, applies=is_write)),
+            identify_caller,
+        ],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -73,8 +78,15 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         RateLimiter(settings.write_rate_per_key),
         RateLimiter(settings.write_rate_per_ip),
     )
-    install_hardening(app, settings, idempotency_records)
-    document_limits_and_access(app)
+    install_hardening(
+        app,
+        settings,
+        idempotency_records,
+        credential_is_valid=lambda app, header: api_keys.is_valid(app.state.engine, header),
+        # A new key's secret is shown once: never kept for an idempotent replay.
+        secret_paths=frozenset({"/v1/keys"}),
+    )
+    document_limits_and_access(app, settings)
     install_problem_handlers(app)
     routers = (actors, conventions, projects, relationships, themes, events, webhooks, keys, audit)
     for module in (*routers, health):

@@ -11,11 +11,19 @@ from sqlmodel import Session, col, select
 from services.registry import audit
 from services.registry.models import ApiKey
 from services.registry.resources import keyset, live_actors, raise_if_invalid
-from shared.access import Principal
+from shared.access import Principal, bearer_secret
 from shared.db import utcnow
-from shared.errors import FieldError, NotFound, Unauthorized
+from shared.errors import FieldError, NotFound, Problem, Unauthorized
 
-__all__ = ["authenticate", "create_key", "digest", "get_key", "list_keys", "revoke_key"]
+__all__ = [
+    "authenticate",
+    "create_key",
+    "digest",
+    "get_key",
+    "is_valid",
+    "list_keys",
+    "revoke_key",
+]
 
 # Recognisable in logs and by secret scanners.
 _PREFIX = "pss_"
@@ -79,10 +87,7 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
 def authenticate(engine: Engine, session: Session, authorization: str) -> Principal:
     """The caller behind an `Authorization` header, or 401. Looked up on every request, so a
     revocation takes effect at once."""
-    scheme, _, secret = authorization.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        raise Unauthorized("Send the API key as `Authorization: Bearer <key>`.")
+    secret = bearer_secret(authorization)
     key = session.exec(
         select(ApiKey).where(ApiKey.secret_hash == digest(secret), col(ApiKey.revoked_at).is_(None))
     ).first()
@@ -98,3 +103,13 @@ def authenticate(engine: Engine, session: Session, authorization: str) -> Princi
     return Principal(
         name=key.name, scopes=frozenset(key.scopes), key_id=key.id, actor_id=key.actor_id
     )
+
+
+def is_valid(engine: Engine, authorization: str) -> bool:
+    """Whether a header names a live key, in a session of its own (for middleware)."""
+    with Session(engine) as session:
+        try:
+            authenticate(engine, session, authorization)
+        except Problem:
+            return False
+    return True

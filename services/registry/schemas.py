@@ -35,10 +35,17 @@ from services.registry.vocabulary import (
     ThemeCode,
     WikidataQid,
 )
+from shared.db import BIGINT_MAX
+from shared.text import NO_NUL
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL)
+]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000, pattern=NO_NUL)]
+Acronym = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50, pattern=NO_NUL)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{4,30}$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -92,7 +99,7 @@ class ActorBase(BaseModel):
 
     kind: ActorKind | None = None
     name: Name | None = None
-    acronym: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
+    acronym: Acronym | None = None
     description: Text | None = None
     country: CountryCode | None = Field(default=None, description="ISO 3166-1 alpha-2.")
     level: Level | None = Field(default=None, description="Only for local authorities.")
@@ -105,7 +112,7 @@ class ActorBase(BaseModel):
     iati_id: IatiId | None = Field(default=None, description="IATI organisation identifier.")
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    population: Annotated[int, Field(ge=0)] | None = None
+    population: Annotated[int, Field(ge=0, le=BIGINT_MAX)] | None = None
     based_in_id: uuid.UUID | None = Field(
         default=None, description="The local authority where this actor is based."
     )

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.db import BIGINT_MAX
 from shared.events import EVENT_TYPES
+from shared.text import NO_NUL
 
 __all__ = [
     "AttemptRead",
@@ -29,8 +31,12 @@ def _event_type(value: str) -> str:
 
 
 EventType = Annotated[str, AfterValidator(_event_type)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL)
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=NO_NUL)
+]
 
 
 class WebhookCreate(BaseModel):
@@ -120,7 +126,9 @@ class TestResult(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    after: int = Field(ge=0, description="Replay every event with a sequence above this one.")
+    after: int = Field(
+        ge=0, le=BIGINT_MAX, description="Replay every event with a sequence above this one."
+    )
 
 
 class ReplayResult(BaseModel):

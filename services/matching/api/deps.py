@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from services.matching.follower import GraphHolder
 from services.matching.registry_client import RegistryClient
-from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
+from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, bearer_secret, requirement
 from shared.db import new_session
 from shared.errors import Problem, Unauthorized
 from shared.ratelimit import RateLimiter, limit_dependency
@@ -21,6 +21,8 @@ __all__ = [
     "HolderDep",
     "NotReady",
     "SessionDep",
+    "identify_caller",
+    "key_is_valid",
     "query_limit",
     "ready_holder",
     "requires",
@@ -68,8 +70,10 @@ def _caller(
     if not header:
         return ANONYMOUS
     registry: RegistryClient = request.app.state.registry
+    # Forwarded as parsed: a header that could not even be sent on is a 401 here, not a 503.
+    secret = bearer_secret(header)
     try:
-        record = registry.whoami(header)
+        record = registry.whoami(f"Bearer {secret}")
     except httpx.HTTPError as error:
         raise RegistryUnavailable(
             "Could not check the API key with the registry; retry shortly.",
@@ -87,6 +91,16 @@ def _caller(
 
 
 CallerDep = Annotated[Principal, Depends(_caller)]
+# On every route: a key that is sent is checked, even where none is needed (401 if unknown).
+identify_caller = Depends(_caller)
+
+
+def key_is_valid(registry: RegistryClient, authorization: str) -> bool:
+    """Whether the registry still knows a key (for middleware); unreachable counts as no."""
+    try:
+        return registry.whoami(f"Bearer {bearer_secret(authorization)}") is not None
+    except (Problem, httpx.HTTPError):
+        return False
 
 
 def requires(*scopes: Scope) -> Any:

@@ -9,6 +9,7 @@ from services.registry import audit
 from services.registry.api.deps import SessionDep, SettingsDep, page_size, requires
 from services.registry.key_schemas import AuditEntryRead, AuditPage
 from shared.access import Scope
+from shared.db import BIGINT_MAX
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[requires(Scope.admin)])
 
@@ -17,7 +18,9 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[requires(Sc
 def list_audit(
     session: SessionDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, description="Entries after this sequence number.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=BIGINT_MAX, description="Entries after this sequence number.")
+    ] = 0,
     key_id: uuid.UUID | None = None,
     resource_id: uuid.UUID | None = None,
     limit: Annotated[int | None, Query(ge=1, description="Entries per page.")] = None,

@@ -25,6 +25,7 @@ __all__ = [
     "PageQuery",
     "SessionDep",
     "SettingsDep",
+    "identify_caller",
     "page_of",
     "page_size",
     "requires",
@@ -58,6 +59,8 @@ def _caller(session: SessionDep) -> Principal:
 
 
 CallerDep = Annotated[Principal, Depends(_caller)]
+# On every route: a key that is sent is checked, even where none is needed (401 if unknown).
+identify_caller = Depends(_caller)
 
 
 def requires(*scopes: Scope) -> Any:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from services.registry import feed
 from services.registry.api.deps import SessionDep, SettingsDep, page_size
 from services.registry.outbox import envelope
+from shared.db import BIGINT_MAX
 from shared.errors import InvalidInput, problem_responses
 from shared.events import EVENT_TYPES, EventEnvelope
 
@@ -49,7 +50,9 @@ def list_events(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, description="The last sequence you have seen.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=BIGINT_MAX, description="The last sequence you have seen.")
+    ] = 0,
     limit: Annotated[int | None, Query(ge=1)] = None,
     types: Annotated[list[str], Query(description="e.g. `actor.created`, `convention.*`.")] = [],  # noqa: B006
 ) -> EventPage:

@@ -54,8 +54,10 @@ def list_keys(
     return page_of(request, KeyRead, rows, next_cursor)
 
 
+# `:uuid`: only an id reaches these routes, so /v1/keys/current is its own resource for every
+# method (a DELETE there is a 405 that names GET, not an attempt to revoke a key "current").
 @router.get(
-    "/{key_id}",
+    "/{key_id:uuid}",
     response_model=KeyRead,
     responses=problem_responses(404),
     dependencies=[requires(Scope.admin)],
@@ -65,7 +67,7 @@ def read_key(key_id: uuid.UUID, session: SessionDep) -> KeyRead:
 
 
 @router.delete(
-    "/{key_id}",
+    "/{key_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404),
     dependencies=[requires(Scope.admin)],
