@@ -76,6 +76,18 @@ def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
+def as_key(client: TestClient, secret: str) -> TestClient:
+    """A client of the same registry calling with another key."""
+    return TestClient(client.app, headers=bearer(secret))
+
+
+def api_key(client: TestClient, name: str, *scopes: str, **fields: Any) -> dict[str, Any]:
+    """A key issued through `POST /v1/keys` by `client` (an admin): the record and its secret."""
+    response = client.post("/v1/keys", json={"name": name, "scopes": list(scopes), **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture
 def client(registry_app: Any) -> Iterator[TestClient]:
     """An admin's client of a registry whose database is empty at the start of the test."""

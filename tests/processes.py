@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["ROOT", "Service", "free_port", "run_cli"]
+__all__ = ["ROOT", "Service", "free_port", "registry_env", "run_cli"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +18,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def registry_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a registry process under test: webhooks delivered only by the test's
+    own dispatchers, and no rate limits (they have tests of their own)."""
+    return {
+        "DATABASE_URL": database_url,
+        "WEBHOOK_DISPATCHER": "off",
+        "WRITE_RATE_PER_KEY": "0",
+        "WRITE_RATE_PER_IP": "0",
+        **extra,
+    }
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -55,7 +55,7 @@ from tests.conftest import (
     settings_for_tests,
 )
 from tests.matching.conftest import eventually
-from tests.processes import Service, free_port
+from tests.processes import Service, free_port, registry_env
 
 # --- callers ---------------------------------------------------------------------------------
 
@@ -606,13 +606,7 @@ def matching_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matchin
     keys = {"unknown": unknown_key(), "admin": issue_key(registry_engine, "admin", Scope.admin)}
     service_key = issue_key(registry_engine, "matching service", Scope.propose)
     port = free_port()
-    env = {
-        "DATABASE_URL": registry_url,
-        "WEBHOOK_DISPATCHER": "off",
-        "WRITE_RATE_PER_KEY": "0",
-        "WRITE_RATE_PER_IP": "0",
-    }
-    process = Service.api(env, port)
+    process = Service.api(registry_env(registry_url), port)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, headers=bearer(keys["admin"]), timeout=10) as admin:

@@ -13,20 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.conftest import Registry, assert_problem, bearer
+from tests.conftest import Registry, api_key, as_key, assert_problem
 
 REPLAYED = "Idempotent-Replayed"
-
-
-def as_key(client: TestClient, secret: str) -> TestClient:
-    return TestClient(client.app, headers=bearer(secret))
-
-
-def new_key(client: TestClient, name: str, *scopes: str, actor_id: str | None = None) -> dict:
-    body = {"name": name, "scopes": list(scopes), "actor_id": actor_id}
-    response = client.post("/v1/keys", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def count(engine: Engine, sql: str) -> int:
@@ -89,7 +78,7 @@ def test_callers_with_different_keys_have_independent_idempotency_keys(
     client, anonymous, engine, twinning
 ):
     lille_id = twinning["parties"][0]["actor_id"]
-    writer = as_key(client, new_key(client, "Lille", "registry:write", actor_id=lille_id)["secret"])
+    writer = as_key(client, api_key(client, "Lille", "registry:write", actor_id=lille_id)["secret"])
 
     by_admin = post(client, twinning, "shared-key")
     by_writer = post(writer, twinning, "shared-key")
@@ -122,7 +111,7 @@ def test_a_refused_first_attempt_is_not_kept_so_a_corrected_retry_succeeds(
 def test_a_forbidden_first_attempt_is_not_kept_either(client, registry: Registry, engine, twinning):
     paris = registry.authority("Paris")
     writer = as_key(
-        client, new_key(client, "Paris", "registry:write", actor_id=paris["id"])["secret"]
+        client, api_key(client, "Paris", "registry:write", actor_id=paris["id"])["secret"]
     )
     assert_problem(post(writer, twinning, "mine"), 403)
     with_paris = twinning | {"parties": [*twinning["parties"], {"actor_id": paris["id"]}]}
@@ -149,7 +138,7 @@ def test_an_idempotency_key_of_255_characters_is_accepted(client, engine, twinni
 
 def test_a_revoked_key_retrying_a_post_is_refused_not_replayed(client, twinning):
     lille_id = twinning["parties"][0]["actor_id"]
-    key = new_key(client, "Lille", "registry:write", actor_id=lille_id)
+    key = api_key(client, "Lille", "registry:write", actor_id=lille_id)
     writer = as_key(client, key["secret"])
     assert post(writer, twinning, "before-revocation").status_code == 201
 

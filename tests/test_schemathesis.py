@@ -36,7 +36,7 @@ from shared.db import make_engine, new_session
 from shared.migrate import upgrade
 from tests.conftest import assert_problem, empty_database, issue_key, settings_for_tests
 from tests.databases import fresh_database
-from tests.processes import Service, free_port
+from tests.processes import Service, free_port, registry_env
 
 # Cases per operation in the fuzzing phase, on top of the schema's examples and the coverage
 # phase's boundary values; enough to find what the checks look for within a few minutes.
@@ -165,13 +165,7 @@ def matching_app_under_test(
     admin, service_key = _demo_registry(engine)
     engine.dispose()
     port = free_port()
-    registry_env = {
-        "DATABASE_URL": registry_database,
-        "WEBHOOK_DISPATCHER": "off",
-        "WRITE_RATE_PER_KEY": "0",
-        "WRITE_RATE_PER_IP": "0",
-    }
-    registry = Service.api(registry_env, port)
+    registry = Service.api(registry_env(registry_database), port)
     backend = make_url(registry_database).get_backend_name()
     try:
         with fresh_database(backend, tmp_path_factory.mktemp("matching")) as database_url:

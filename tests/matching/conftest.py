@@ -13,6 +13,7 @@ from shared.db import make_engine
 from shared.migrate import upgrade
 from tests.conftest import Registry, bearer, issue_key
 from tests.processes import Service, free_port
+from tests.processes import registry_env as process_env
 
 
 @dataclass
@@ -78,7 +79,7 @@ def system(tmp_path) -> Iterator[System]:
     service_key = issue_key(engine, "matching service", Scope.propose)
     engine.dispose()
     registry_port, matching_port = free_port(), free_port()
-    registry_env = {"DATABASE_URL": f"sqlite:///{registry_db}", "WEBHOOK_DISPATCHER": "off"}
+    registry_env = process_env(f"sqlite:///{registry_db}")
     matching_env = {
         "MATCHING_DATABASE_URL": f"sqlite:///{matching_db}",
         "MATCHING_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",

@@ -16,7 +16,7 @@ from shared.access import Scope
 from shared.db import make_engine
 from shared.migrate import upgrade
 from tests.conftest import bearer, issue_key
-from tests.processes import Service, free_port
+from tests.processes import Service, free_port, registry_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,7 +164,7 @@ def test_the_export_command_writes_a_file_the_evaluation_reads(tmp_path: Path, c
     admin = bearer(issue_key(engine, "test admin", Scope.admin))
     engine.dispose()
     port = free_port()
-    server = Service.api({"DATABASE_URL": url, "WEBHOOK_DISPATCHER": "off"}, port)
+    server = Service.api(registry_env(url), port)
     try:
         base = f"http://127.0.0.1:{port}"
         for name, country in (("Lille", "FR"), ("Dakar", "SN")):

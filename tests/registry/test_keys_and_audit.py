@@ -12,21 +12,10 @@ from sqlalchemy import Engine, func, select, text
 
 from services.registry.models import ApiKey, metadata
 from shared.access import Scope
-from tests.conftest import Registry, assert_problem, bearer, issue_key
+from tests.conftest import Registry, api_key, as_key, assert_problem, issue_key
 from tests.processes import run_cli
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def as_key(client: TestClient, secret: str) -> TestClient:
-    """A client of the same registry calling with another key."""
-    return TestClient(client.app, headers=bearer(secret))
-
-
-def create_key(client: TestClient, name: str, *scopes: str, **fields: Any) -> dict[str, Any]:
-    response = client.post("/v1/keys", json={"name": name, "scopes": list(scopes), **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def key_row(engine: Engine, key_id: str) -> dict[str, Any]:
@@ -69,7 +58,7 @@ def cli_env(engine: Engine) -> dict[str, str]:
 
 
 def test_a_key_is_stored_as_its_sha256_digest_and_nowhere_in_clear(client, engine):
-    created = create_key(client, "Atlas", "registry:read_private")
+    created = api_key(client, "Atlas", "registry:read_private")
     secret = created["secret"]
     assert secret.startswith("pss_") and len(secret) > 40
 
@@ -98,7 +87,7 @@ def test_a_key_created_with_an_idempotency_key_leaves_its_secret_nowhere_in_the_
 
 
 def test_the_secret_is_shown_once_at_creation_and_never_again(client):
-    created = create_key(client, "Atlas", "registry:write")
+    created = api_key(client, "Atlas", "registry:write")
     secret, digest = created["secret"], hashlib.sha256(created["secret"].encode()).hexdigest()
     assert created["name"] == "Atlas" and created["scopes"] == ["registry:write"]
     assert created["revoked_at"] is None and created["created_by"] == "test admin"
@@ -188,7 +177,7 @@ def assert_refused_key(response) -> None:
 
 
 def test_a_key_revoked_through_the_api_is_refused_on_the_very_next_request(client):
-    created = create_key(client, "Atlas", "registry:write")
+    created = api_key(client, "Atlas", "registry:write")
     atlas = as_key(client, created["secret"])
     assert atlas.get("/v1/keys/current").status_code == 200
 
@@ -211,7 +200,7 @@ def test_a_key_revoked_through_the_api_is_refused_on_the_very_next_request(clien
 
 
 def test_a_key_revoked_on_the_command_line_is_refused_on_the_very_next_request(client, engine):
-    created = create_key(client, "Atlas", "webhooks:manage")
+    created = api_key(client, "Atlas", "webhooks:manage")
     atlas = as_key(client, created["secret"])
     assert atlas.get("/v1/webhooks").status_code == 200
 
@@ -230,7 +219,7 @@ def test_malformed_or_unknown_keys_are_refused_with_401(client, anonymous):
 
 
 def test_last_used_at_is_set_when_a_key_is_used(client):
-    created = create_key(client, "Atlas", "registry:read_private")
+    created = api_key(client, "Atlas", "registry:read_private")
     assert created["last_used_at"] is None
     assert client.get(f"/v1/keys/{created['id']}").json()["last_used_at"] is None
 
@@ -241,12 +230,12 @@ def test_last_used_at_is_set_when_a_key_is_used(client):
 
 def test_only_admin_keys_list_create_read_and_revoke_keys(client, anonymous, registry: Registry):
     lille = registry.authority("Lille")
-    target = create_key(client, "target", "registry:write")
+    target = api_key(client, "target", "registry:write")
     lesser = [
-        create_key(client, "writer", "registry:write", actor_id=lille["id"]),
-        create_key(client, "reader", "registry:read_private"),
-        create_key(client, "hooks", "webhooks:manage"),
-        create_key(client, "matching", "registry:propose", "matching:feedback"),
+        api_key(client, "writer", "registry:write", actor_id=lille["id"]),
+        api_key(client, "reader", "registry:read_private"),
+        api_key(client, "hooks", "webhooks:manage"),
+        api_key(client, "matching", "registry:propose", "matching:feedback"),
     ]
     for key in lesser:
         caller = as_key(client, key["secret"])
@@ -330,7 +319,7 @@ def test_every_kind_of_write_records_one_entry_naming_the_key_that_made_it(clien
     dakar = ok(client.post("/v1/actors", json=country | {"name": "Dakar", "country": "SN"}), 201)
     trail.expect("actor.created", dakar["id"], admin)
 
-    writer_key = create_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
+    writer_key = api_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
     trail.expect("key.created", writer_key["id"], admin)
     writer = as_key(client, writer_key["secret"])
 
@@ -362,7 +351,7 @@ def test_every_kind_of_write_records_one_entry_naming_the_key_that_made_it(clien
     ok(writer.delete(f"/v1/conventions/{convention['id']}"), 204)
     trail.expect("convention.deleted", convention["id"], writer_key)
 
-    hooks_key = create_key(client, "Atlas hooks", "webhooks:manage")
+    hooks_key = api_key(client, "Atlas hooks", "webhooks:manage")
     trail.expect("key.created", hooks_key["id"], admin)
     hooks = as_key(client, hooks_key["secret"])
     endpoint = ok(hooks.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hooks"}), 201)
@@ -383,9 +372,9 @@ def test_every_kind_of_write_records_one_entry_naming_the_key_that_made_it(clien
 def test_a_refused_write_records_nothing(client, anonymous, registry: Registry):
     lille, dakar = registry.authority("Lille"), registry.authority("Dakar", country="SN")
     paris = registry.authority("Paris")
-    writer_key = create_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
+    writer_key = api_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
     writer = as_key(client, writer_key["secret"])
-    reader = as_key(client, create_key(client, "reader", "registry:read_private")["secret"])
+    reader = as_key(client, api_key(client, "reader", "registry:read_private")["secret"])
     trail = Trail(client)
     head = client.get("/v1/events/head").json()["head"]
 
@@ -421,7 +410,7 @@ def test_command_line_work_is_recorded_without_a_key_id(client, engine):
 
 def test_the_audit_trail_filters_by_key_and_by_resource(client, registry: Registry):
     lille, dakar = registry.authority("Lille"), registry.authority("Dakar", country="SN")
-    writer_key = create_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
+    writer_key = api_key(client, "Lille writer", "registry:write", actor_id=lille["id"])
     writer = as_key(client, writer_key["secret"])
     ok(writer.patch(f"/v1/actors/{lille['id']}", json={"population": 236710}))
     convention = ok(writer.post("/v1/conventions", json=_twinning(lille, dakar)), 201)

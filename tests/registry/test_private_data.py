@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from services.registry.dispatcher import Dispatcher
-from tests.conftest import Registry, bearer
+from tests.conftest import Registry, api_key, as_key
 from tests.receiver import Receiver
 
 PRIVATE = {"name": "Awa Diop", "email": "awa.diop@example.org", "phone": "+33 6 12 34 56 78"}
@@ -22,17 +21,6 @@ MARKERS = ("Awa Diop", "awa.diop@", "12 34 56 78", "Moussa", "moussa.keita@")
 def assert_no_private_data(text: str) -> None:
     for marker in MARKERS:
         assert marker not in text, f"{marker!r} leaked"
-
-
-def as_key(client: TestClient, secret: str) -> TestClient:
-    return TestClient(client.app, headers=bearer(secret))
-
-
-def new_key(client: TestClient, name: str, *scopes: str, actor_id: str | None = None) -> str:
-    body = {"name": name, "scopes": list(scopes), "actor_id": actor_id}
-    response = client.post("/v1/keys", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["secret"]
 
 
 @pytest.fixture
@@ -51,8 +39,8 @@ def osim(registry: Registry) -> dict[str, Any]:
 
 
 def test_the_private_contact_is_shown_to_read_private_admin_and_the_actor_own_key(client, osim):
-    own = new_key(client, "OSIM", "registry:write", actor_id=osim["id"])
-    reader = new_key(client, "Atlas", "registry:read_private")
+    own = api_key(client, "OSIM", "registry:write", actor_id=osim["id"])["secret"]
+    reader = api_key(client, "Atlas", "registry:read_private")["secret"]
     for caller in (client, as_key(client, own), as_key(client, reader)):
         response = caller.get(f"/v1/actors/{osim['id']}")
         assert response.status_code == 200, response.text
@@ -66,10 +54,14 @@ def test_the_private_contact_is_hidden_from_anonymous_callers_and_other_actors_k
     other = registry.actor("association", "Eau Vive")
     others = [
         anonymous,
-        as_key(client, new_key(client, "Eau Vive", "registry:write", actor_id=other["id"])),
-        as_key(client, new_key(client, "unbound writer", "registry:write")),
-        as_key(client, new_key(client, "hooks", "webhooks:manage")),
-        as_key(client, new_key(client, "matching", "registry:propose", "matching:feedback")),
+        as_key(
+            client, api_key(client, "Eau Vive", "registry:write", actor_id=other["id"])["secret"]
+        ),
+        as_key(client, api_key(client, "unbound writer", "registry:write")["secret"]),
+        as_key(client, api_key(client, "hooks", "webhooks:manage")["secret"]),
+        as_key(
+            client, api_key(client, "matching", "registry:propose", "matching:feedback")["secret"]
+        ),
     ]
     for caller in others:
         response = caller.get(f"/v1/actors/{osim['id']}")
@@ -82,12 +74,12 @@ def test_the_private_contact_is_hidden_from_anonymous_callers_and_other_actors_k
 
 def test_an_update_by_another_actor_writer_does_not_echo_the_private_contact(client, osim):
     """A writer not bound to the actor cannot change it, and the refusal says nothing private."""
-    writer = as_key(client, new_key(client, "unbound writer", "registry:write"))
+    writer = as_key(client, api_key(client, "unbound writer", "registry:write")["secret"])
     response = writer.patch(f"/v1/actors/{osim['id']}", json={"acronym": "ARK"})
     assert response.status_code == 403
     assert_no_private_data(response.text)
 
-    own = as_key(client, new_key(client, "OSIM", "registry:write", actor_id=osim["id"]))
+    own = as_key(client, api_key(client, "OSIM", "registry:write", actor_id=osim["id"])["secret"])
     changed = own.patch(f"/v1/actors/{osim['id']}", json={"private_contact": CHANGED})
     assert changed.status_code == 200, changed.text
     assert changed.json()["private_contact"] == CHANGED
@@ -96,8 +88,8 @@ def test_an_update_by_another_actor_writer_does_not_echo_the_private_contact(cli
 def test_listings_never_show_private_contacts_whoever_asks(client, anonymous, registry, osim):
     for i in range(3):
         registry.actor("association", f"Association {i}", private_contact={"name": f"Awa Diop {i}"})
-    reader = as_key(client, new_key(client, "Atlas", "registry:read_private"))
-    own = as_key(client, new_key(client, "OSIM", "registry:write", actor_id=osim["id"]))
+    reader = as_key(client, api_key(client, "Atlas", "registry:read_private")["secret"])
+    own = as_key(client, api_key(client, "OSIM", "registry:write", actor_id=osim["id"])["secret"])
     queries = [
         {"limit": 1},
         {"limit": 200},
@@ -121,7 +113,7 @@ def test_listings_never_show_private_contacts_whoever_asks(client, anonymous, re
 
 
 def test_events_never_carry_private_contacts(client, anonymous, osim):
-    own = as_key(client, new_key(client, "OSIM", "registry:write", actor_id=osim["id"]))
+    own = as_key(client, api_key(client, "OSIM", "registry:write", actor_id=osim["id"])["secret"])
     own.patch(f"/v1/actors/{osim['id']}", json={"private_contact": CHANGED})
     assert own.delete(f"/v1/actors/{osim['id']}").status_code == 204
 
