@@ -38,6 +38,9 @@ class Feedback(MatchingModel, table=True):
     candidate_id: uuid.UUID = Field(index=True)
     verdict: str = Field(max_length=16)
     comment: str | None = Field(default=None, max_length=2000)
+    # Which registry key gave it: the matching service's own audit of its only write.
+    key_id: uuid.UUID | None = Field(default=None, index=True)
+    key_name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

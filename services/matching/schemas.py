@@ -68,6 +68,7 @@ class FeedbackRead(BaseModel):
     verdict: str
     comment: str | None
     created_at: datetime
+    key_name: str | None = Field(description="The registry key that gave it.")
 
 
 class EngagementTie(BaseModel):

@@ -5,6 +5,7 @@ import uuid
 from sqlmodel import Session, col, select
 
 from services.matching.models import Feedback
+from shared.access import Principal
 
 __all__ = ["dismissed_by", "dismissed_pairs", "record_feedback"]
 
@@ -15,9 +16,15 @@ def record_feedback(
     candidate_id: uuid.UUID,
     verdict: str,
     comment: str | None,
+    given_by: Principal,
 ) -> Feedback:
     feedback = Feedback(
-        actor_id=actor_id, candidate_id=candidate_id, verdict=verdict, comment=comment
+        actor_id=actor_id,
+        candidate_id=candidate_id,
+        verdict=verdict,
+        comment=comment,
+        key_id=given_by.key_id,
+        key_name=given_by.name,
     )
     session.add(feedback)
     session.flush()

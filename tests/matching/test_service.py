@@ -83,6 +83,7 @@ def test_a_dismissed_candidate_never_comes_back(system: System):
         url, json={"verdict": "dismissed", "comment": "déjà en contact"}, headers=admin, timeout=5
     )
     assert saved.status_code == 201 and saved.json()["verdict"] == "dismissed"
+    assert saved.json()["key_name"] == "test admin", "the feedback names the key that gave it"
     assert hue["id"] not in _ids(system.suggestions(lille))
     bad = httpx.post(url, json={"verdict": "maybe"}, headers=admin, timeout=5)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

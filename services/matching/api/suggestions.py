@@ -95,6 +95,8 @@ def feedback(
     with holder.lock:
         known_actor(holder.graph, actor_id)
         known_actor(holder.graph, candidate_id)
-    saved = store.record_feedback(session, actor_id, candidate_id, body.verdict, body.comment)
+    saved = store.record_feedback(
+        session, actor_id, candidate_id, body.verdict, body.comment, given_by=caller
+    )
     commit(session)
     return FeedbackRead.model_validate(saved)
