@@ -166,7 +166,8 @@ class IdempotencyMiddleware:
         raw_key = headers.get(HEADER)
         # Every POST of the services needs a key and refuses anonymous callers outright: they
         # need no record, and a flood of them cannot write to the store.
-        if raw_key is None or "authorization" not in headers:
+        authorization = headers.get("authorization")
+        if raw_key is None or authorization is None:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
@@ -178,7 +179,7 @@ class IdempotencyMiddleware:
             return
 
         body = await _read_body(receive)
-        owner = _digest(headers.get("authorization", b""))
+        owner = _digest(authorization)
         fingerprint = _digest(scope["path"].encode(), scope.get("query_string", b""), body)
         store = _Store(scope["app"].state.engine, self.table, self.ttl)
         claim = await run_in_threadpool(store.claim, owner, key, fingerprint)
@@ -192,8 +193,7 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": chunk, "more_body": False}
 
         if claim.replay is not None:
-            authorization = headers.get("authorization")
-            if authorization is not None and not await run_in_threadpool(
+            if not await run_in_threadpool(
                 self.credential_is_valid, scope["app"], authorization.decode("latin-1")
             ):
                 # Let the service refuse the credential as it would any request.
