@@ -15,6 +15,7 @@ from fastapi import Depends
 from fastapi.security import HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
+from shared.routes import route_dependencies
 
 __all__ = [
     "ANONYMOUS",
@@ -126,11 +127,8 @@ def requirement(caller: Callable[..., Principal], *scopes: Scope) -> Any:
 
 def required_scopes(route: Any) -> tuple[Scope, ...] | None:
     """The scopes a route requires (one of them), or None for an open route."""
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependency = pending.pop()
+    for dependency in route_dependencies(route):
         scopes = getattr(dependency.call, "scopes", None)
         if scopes is not None:
             return tuple(scopes)
-        pending.extend(dependency.dependencies)
     return None

@@ -4,8 +4,7 @@ Idempotency-Key handling. One function installs them in the one right order."""
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
 from sqlalchemy import Table
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,10 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.access import bearer_scheme, required_scopes
 from shared.errors import PayloadTooLarge, Problem, problem_response
 from shared.idempotency import CredentialCheck, IdempotencyMiddleware
-from shared.routes import api_routes
+from shared.ratelimit import WRITES, RateLimiter
+from shared.routes import api_routes, route_dependencies
 from shared.settings import ServiceSettings
 
-__all__ = ["document_limits_and_access", "install_hardening", "is_write"]
+__all__ = ["document_limits_and_access", "install_hardening"]
 
 _log = logging.getLogger("passerelles")
 
@@ -137,7 +137,11 @@ def install_hardening(
     secret_paths: frozenset[str] = frozenset(),
 ) -> None:
     """Outermost first: CORS, security headers, unexpected errors, body cap, Idempotency-Key,
-    then the routes."""
+    then the routes; and the limiters of `shared.ratelimit.write_limit`."""
+    app.state.write_limiters = (
+        RateLimiter(settings.write_rate_per_key),
+        RateLimiter(settings.write_rate_per_ip),
+    )
     app.add_middleware(
         IdempotencyMiddleware,
         table=idempotency,
@@ -159,13 +163,6 @@ def install_hardening(
         app.add_middleware(CORSMiddleware, **options)
 
 
-_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def is_write(request: Request) -> bool:
-    return request.method in _WRITES
-
-
 def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
     """Document on each operation what the middleware and dependencies may answer: 401/403 and
     the scopes it needs, 413 for bodies, 429 for rate-limited ones, and the largest `limit`
@@ -182,7 +179,7 @@ def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
                 continue
             operations = schema["paths"].get(route.path_format, {})
             scopes = required_scopes(route)
-            limited = any(getattr(d.call, "rate_limited", False) for d in _dependencies(route))
+            limited = any(getattr(d.call, "rate_limited", False) for d in route_dependencies(route))
             for method in route.methods:
                 operation = operations.get(method.lower())
                 if operation is None:
@@ -199,9 +196,9 @@ def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
                     # Open data: a key is optional (it may unlock private fields).
                     operation["security"] = [{}, {"apiKey": []}]
                 responses.setdefault("401", {"description": "Unauthorized"})
-                if method in _WRITES:
+                if method in WRITES:
                     responses.setdefault("413", {"description": "Request body too large"})
-                if method in _WRITES or limited:
+                if method in WRITES or limited:
                     responses.setdefault("429", {"description": "Too many requests"})
                 _document_page_size(operation, settings.page_size_max)
         components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
@@ -225,12 +222,3 @@ def _document_page_size(operation: dict[str, Any], page_size_max: int) -> None:
         for branch in schema.get("anyOf", [schema]):
             if branch.get("type") == "integer":
                 branch.setdefault("maximum", page_size_max)
-
-
-def _dependencies(route: APIRoute) -> list[Any]:
-    found, pending = [], list(route.dependant.dependencies)
-    while pending:
-        dependency = pending.pop()
-        found.append(dependency)
-        pending.extend(dependency.dependencies)
-    return found

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from shared.errors import TooManyRequests
 
-__all__ = ["RateLimiter", "caller_buckets", "limit_dependency"]
+__all__ = ["WRITES", "RateLimiter", "caller_buckets", "limit_dependency", "write_limit"]
 
 _MAX_BUCKETS = 100_000
 
@@ -99,3 +99,15 @@ def limit_dependency(
 
     check.rate_limited = True  # type: ignore[attr-defined]
     return check
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# An app-level dependency of both services: writes, per key and per address, counted by the
+# limiters that `shared.hardening.install_hardening` puts in `app.state.write_limiters`.
+write_limit = Depends(
+    limit_dependency(
+        lambda request: request.app.state.write_limiters,
+        applies=lambda request: request.method in WRITES,
+    )
+)

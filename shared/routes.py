@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-__all__ = ["api_routes"]
+__all__ = ["api_routes", "route_dependencies"]
 
 
 def api_routes(app: Any) -> list[APIRoute]:
@@ -18,4 +18,14 @@ def api_routes(app: Any) -> list[APIRoute]:
             pending[0:0] = list(included.routes)
         elif isinstance(route, APIRoute):
             found.append(route)
+    return found
+
+
+def route_dependencies(route: APIRoute) -> list[Any]:
+    """Every dependency of a route, nested ones included (each a FastAPI `Dependant`)."""
+    found, pending = [], list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        found.append(dependency)
+        pending.extend(dependency.dependencies)
     return found

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 
 from services.matching.api import federations, graph, health, overlaps, suggestions
 from services.matching.api.deps import identify_caller, key_is_valid, query_limit
@@ -13,9 +13,9 @@ from services.matching.registry_client import RegistryClient
 from services.matching.settings import MatchingSettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
-from shared.hardening import document_limits_and_access, install_hardening, is_write
+from shared.hardening import document_limits_and_access, install_hardening
 from shared.http import http_client
-from shared.ratelimit import RateLimiter, limit_dependency
+from shared.ratelimit import RateLimiter, write_limit
 
 __all__ = ["create_app"]
 
@@ -58,14 +58,10 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         version="0.1.0",
         description=_DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(limit_dependency(_write_limiters, applies=is_write))],
+        dependencies=[write_limit],
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.holder, app.state.follower, app.state.registry = holder, follower, registry
-    app.state.write_limiters = (
-        RateLimiter(settings.write_rate_per_key),
-        RateLimiter(settings.write_rate_per_ip),
-    )
     app.state.query_limiters = (
         RateLimiter(settings.query_rate_per_key),
         RateLimiter(settings.query_rate_per_ip),
@@ -83,7 +79,3 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         app.include_router(module.router, dependencies=[query_limit, identify_caller])
     app.include_router(health.router, dependencies=[identify_caller])
     return app
-
-
-def _write_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
-    return request.app.state.write_limiters

@@ -25,10 +25,12 @@ class RegistryClient:
     def __init__(self, client: httpx.Client, service_key: str | None = None) -> None:
         self.client, self.service_key = client, service_key
 
-    def whoami(self, authorization: str) -> dict[str, Any] | None:
-        """The registry's record of the key in a caller's `Authorization` header, or None if
-        the registry does not know it (unknown, revoked or malformed)."""
-        response = self.client.get("/v1/keys/current", headers={"Authorization": authorization})
+    def whoami(self, secret: str) -> dict[str, Any] | None:
+        """The registry's record of a caller's key, or None if the registry does not know it
+        (unknown or revoked)."""
+        response = self.client.get(
+            "/v1/keys/current", headers={"Authorization": f"Bearer {secret}"}
+        )
         if response.status_code == 401:
             return None
         response.raise_for_status()

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 
 from services.registry import keys as api_keys
 from services.registry.api import (
@@ -24,8 +24,8 @@ from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
-from shared.hardening import document_limits_and_access, install_hardening, is_write
-from shared.ratelimit import RateLimiter, limit_dependency
+from shared.hardening import document_limits_and_access, install_hardening
+from shared.ratelimit import write_limit
 
 __all__ = ["create_app"]
 
@@ -68,16 +68,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description=_DESCRIPTION,
         lifespan=lifespan,
         dependencies=[
-            Depends(limit_dependency(_write_limiters, applies=is_write)),
+            write_limit,
             identify_caller,
         ],
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.write_limiters = (
-        RateLimiter(settings.write_rate_per_key),
-        RateLimiter(settings.write_rate_per_ip),
-    )
     install_hardening(
         app,
         settings,
@@ -92,7 +88,3 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     for module in (*routers, health):
         app.include_router(module.router)
     return app
-
-
-def _write_limiters(request: Request) -> tuple[RateLimiter, RateLimiter]:
-    return request.app.state.write_limiters

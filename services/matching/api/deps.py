@@ -73,7 +73,7 @@ def _caller(
     # Forwarded as parsed: a header that could not even be sent on is a 401 here, not a 503.
     secret = bearer_secret(header)
     try:
-        record = registry.whoami(f"Bearer {secret}")
+        record = registry.whoami(secret)
     except httpx.HTTPError as error:
         raise RegistryUnavailable(
             "Could not check the API key with the registry; retry shortly.",
@@ -98,7 +98,7 @@ identify_caller = Depends(_caller)
 def key_is_valid(registry: RegistryClient, authorization: str) -> bool:
     """Whether the registry still knows a key (for middleware); unreachable counts as no."""
     try:
-        return registry.whoami(f"Bearer {bearer_secret(authorization)}") is not None
+        return registry.whoami(bearer_secret(authorization)) is not None
     except (Problem, httpx.HTTPError):
         return False
 
