@@ -5,6 +5,7 @@ request validation errors and plain HTTP errors into the same JSON shape, so cli
 parse one format.
 """
 
+import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -13,8 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+_log = logging.getLogger("passerelles")
 
 __all__ = [
     "PROBLEM_JSON",
@@ -28,11 +32,13 @@ __all__ = [
     "PreconditionFailed",
     "Problem",
     "ProblemDetail",
+    "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "install_problem_handlers",
     "problem_response",
     "problem_responses",
+    "unavailable",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -166,6 +172,66 @@ class TooManyRequests(Problem):
         super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
+class ServiceUnavailable(Problem):
+    """The database cannot serve the request now: a retry in a few seconds may succeed."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+    def __init__(
+        self, detail: str, *, reason: str, retry_after: int = 5, **extensions: Any
+    ) -> None:
+        headers = {"Retry-After": str(retry_after)}
+        super().__init__(
+            detail, headers=headers, reason=reason, retry_after=retry_after, **extensions
+        )
+
+
+# PostgreSQL error classes that say "not now" rather than "never": connection exceptions (08),
+# insufficient resources (53), operator intervention such as a terminated backend (57), system
+# errors (58), serialization failures and deadlocks (40), and a lock not available (55P03).
+_TRANSIENT_SQLSTATES = ("08", "53", "57", "58", "40", "55P03")
+# SQLite reports a syntax error or a missing table as an OperationalError too; only these
+# messages mean the database is busy or out of reach.
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
+
+
+def unavailable(error: BaseException) -> ServiceUnavailable | None:
+    """The 503 problem for a database error that a retry may get past; None for any other."""
+    detail = "The database cannot be reached right now; nothing was saved. Retry shortly."
+    if isinstance(error, sql.TimeoutError):
+        return ServiceUnavailable(
+            "Every database connection is busy; nothing was saved. Retry shortly.",
+            reason="database connections exhausted",
+        )
+    if isinstance(error, sql.DisconnectionError):
+        return ServiceUnavailable(detail, reason="database connection lost")
+    if not isinstance(error, sql.DBAPIError):
+        return None
+    if error.connection_invalidated or isinstance(error, sql.InterfaceError):
+        return ServiceUnavailable(detail, reason="database connection lost")
+    if not isinstance(error, sql.OperationalError):
+        return None
+    origin = error.orig
+    if type(origin).__module__.startswith("sqlite3"):
+        message = str(origin).lower()
+        if message.startswith(_SQLITE_TRANSIENT):
+            busy = "The database is busy with other writes; nothing was saved. Retry shortly."
+            return ServiceUnavailable(busy, reason="database busy", retry_after=1)
+        if message.startswith(_SQLITE_UNREACHABLE):
+            return ServiceUnavailable(detail, reason="database unreachable")
+        return None
+    sqlstate = getattr(origin, "sqlstate", None)
+    # psycopg gives no SQLSTATE when it could not connect at all.
+    if sqlstate is None:
+        return ServiceUnavailable(detail, reason="database unreachable")
+    if sqlstate.startswith(_TRANSIENT_SQLSTATES):
+        return ServiceUnavailable(detail, reason="database unavailable")
+    return None
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting that these statuses answer with a problem."""
     return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
@@ -267,7 +333,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return _response(request, exc.status_code, body, headers)
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    problem = unavailable(exc)
+    if problem is None:
+        raise exc
+    _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return _response(request, problem.status, problem.to_body(), problem.headers)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    problem = unavailable(exc)
+    if problem is not None:
+        return _response(request, problem.status, problem.to_body(), problem.headers)
     # Never leak a stack trace or SQL to the client; the server log has them.
     body = Problem("An unexpected error occurred; nothing was saved.").to_body()
     return _response(request, 500, body)
@@ -286,4 +363,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    # Database errors are handled inside the middleware, so that a 503 passes through them as
+    # any answer does; those that are not an outage go on to the 500 below.
+    app.add_exception_handler(sql.SQLAlchemyError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.access import bearer_scheme, required_scopes
-from shared.errors import PayloadTooLarge, Problem, problem_response
+from shared.errors import PayloadTooLarge, Problem, problem_response, unavailable
 from shared.idempotency import CredentialCheck, IdempotencyMiddleware
 from shared.ratelimit import WRITES, RateLimiter
 from shared.routes import api_routes, route_dependencies
@@ -100,8 +100,9 @@ class BodyLimitMiddleware:
 
 
 class UnexpectedErrorMiddleware:
-    """Answer an unhandled exception with the generic 500 problem here, inside the security
-    headers and CORS, rather than in Starlette's outermost error middleware, outside them."""
+    """Answer an unhandled exception with the generic 500 problem (503 for a database outage)
+    here, inside the security headers and CORS, rather than in Starlette's outermost error
+    middleware, outside them."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,12 +120,18 @@ class UnexpectedErrorMiddleware:
 
         try:
             await self.app(scope, receive, watch)
-        except Exception:
-            # The trace goes to the server log, never to the client.
-            _log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+        except Exception as error:
+            # Middleware such as Idempotency-Key handling reads the database before any route
+            # runs: an outage there is the same 503 as in a route.
+            outage = unavailable(error)
+            if outage is not None:
+                _log.warning("database unavailable on %s: %s", scope["path"], error)
+            else:
+                # The trace goes to the server log, never to the client.
+                _log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            problem = Problem("An unexpected error occurred; nothing was saved.")
+            problem = outage or Problem("An unexpected error occurred; nothing was saved.")
             await problem_response(problem, scope["path"])(scope, receive, send)
 
 
@@ -165,8 +172,8 @@ def install_hardening(
 
 def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
     """Document on each operation what the middleware and dependencies may answer: 401/403 and
-    the scopes it needs, 413 for bodies, 429 for rate-limited ones, and the largest `limit`
-    of its pages. Call before `install_problem_handlers`, which then gives these responses
+    the scopes it needs, 413 for bodies, 429 for rate-limited ones, 503 for a database outage,
+    and the largest `limit` of its pages. Call before `install_problem_handlers`, which then gives these responses
     their problem+json shape."""
     default_openapi = app.openapi
 
@@ -200,6 +207,8 @@ def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
                     responses.setdefault("413", {"description": "Request body too large"})
                 if method in WRITES or limited:
                     responses.setdefault("429", {"description": "Too many requests"})
+                # Any request may find the database out of reach (with `Retry-After`).
+                responses.setdefault("503", {"description": "Service unavailable"})
                 _document_page_size(operation, settings.page_size_max)
         components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         components.setdefault(
