@@ -1,9 +1,11 @@
 """`Idempotency-Key` on POST: a retried request is answered with the first response instead of
-creating a second resource; reuse for another payload, or while the first is running, is
-refused; and one caller's keys never reach another caller's responses."""
+creating a second resource; reuse for another payload is refused; a duplicate sent while the
+first runs waits for it and replays it; and one caller's keys never reach another caller's
+responses. Crashes with requests in flight: tests/registry/test_idempotency_crash.py."""
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -205,38 +207,61 @@ def holding() -> Iterator[HoldingReceiver]:
     receiver.stop()
 
 
-def test_a_duplicate_sent_while_the_first_request_runs_is_a_409(client, holding):
-    """Deterministic: the first request is provably inside the route (the receiver saw it) and
-    cannot finish until the test releases the receiver, whatever the machine's speed."""
+def test_a_test_delivery_retried_after_it_answered_is_replayed_without_a_second_call(
+    client, holding
+):
     endpoint = client.post("/v1/webhooks", json={"url": holding.url}).json()
     path = f"/v1/webhooks/{endpoint['id']}/test"
     headers = {"Idempotency-Key": "test-once"}
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(client.post, path, headers=headers)
-        assert holding.arrived.wait(10), "the first request never reached the receiver"
-        duplicate = client.post(path, headers=headers)
-        problem = assert_problem(duplicate, 409)
-        assert "still being processed" in problem["detail"]
-        assert duplicate.headers["Retry-After"] == "1"
-        holding.release.set()
-        done = first.result(timeout=10)
+    holding.release.set()
+    done = client.post(path, headers=headers)
     assert done.status_code == 200, done.text
     assert done.json()["delivered"] is True and done.json()["status_code"] == 204
 
     replay = client.post(path, headers=headers)
     assert replay.headers[REPLAYED] == "true"
     assert replay.json() == done.json()
-    assert holding.requests == 1, "the duplicate and the retry never reached the receiver"
+    assert holding.requests == 1, "the retry never reached the receiver"
 
 
-def test_a_duplicate_convention_while_the_first_waits_on_the_database_is_a_409(
+def test_a_write_whose_response_was_lost_in_a_crash_is_replayed_with_the_resource(
+    client, engine, twinning
+):
+    """The record is committed with the write; the response is added just after. A process
+    killed in between leaves a record without a response: the retry is answered with the
+    created resource, and nothing is created twice."""
+    first = post(client, twinning, "crashed")
+    assert first.status_code == 201, first.text
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE idempotency_record SET status = NULL, headers = NULL, body = NULL")
+        )
+    retry = post(client, twinning, "crashed")
+    assert retry.status_code == 201, retry.text
+    assert retry.headers[REPLAYED] == "true"
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert retry.json() == first.json()
+    assert conventions_stored(engine) == (1, 1, 1)
+
+
+def test_a_record_is_written_in_the_transaction_of_the_write_or_not_at_all(
+    client, engine, twinning
+):
+    """A write refused halfway (here: an unknown party, found after the claim) leaves no
+    record, so the corrected request runs."""
+    broken = {**twinning, "parties": [*twinning["parties"], {"actor_id": str(uuid.uuid4())}]}
+    assert_problem(post(client, broken, "halfway"), 422)
+    assert count(engine, "SELECT count(*) FROM idempotency_record") == 0
+
+
+def test_a_duplicate_convention_sent_while_the_first_runs_waits_and_replays_it(
     client, engine, twinning
 ):
     """PostgreSQL: another connection holds the advisory lock that orders the change feed, so
     the first request stops, after its Idempotency-Key is claimed, at the moment it appends its
-    event; pg_locks shows it waiting. SQLite has no lock that holds a request there and not at
-    the claim (its locks cover the whole file): the webhook test above covers both backends."""
+    event; pg_locks shows it waiting. The duplicate then waits on the first one's uncommitted
+    record and replays it once committed. (On SQLite the duplicate waits for the write lock
+    before it starts: tests/registry/test_concurrency.py sends duplicates concurrently.)"""
     if engine.dialect.name != "postgresql":
         pytest.skip("a lock that holds the request mid-route needs PostgreSQL")
     feed_lock = 0x70617373  # services.registry.outbox._FEED_LOCK
@@ -244,7 +269,7 @@ def test_a_duplicate_convention_while_the_first_waits_on_the_database_is_a_409(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
-    with engine.connect() as holder, ThreadPoolExecutor(max_workers=1) as pool:
+    with engine.connect() as holder, ThreadPoolExecutor(max_workers=2) as pool:
         holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": feed_lock})
         try:
             first = pool.submit(post, client, twinning, "held")
@@ -253,13 +278,16 @@ def test_a_duplicate_convention_while_the_first_waits_on_the_database_is_a_409(
                 assert time.monotonic() < deadline, "the first request never waited"
                 assert not first.done(), first.result().text
                 time.sleep(0.02)
-            assert_problem(post(client, twinning, "held"), 409)
+            duplicate = pool.submit(post, client, twinning, "held")
+            time.sleep(0.3)
+            assert not duplicate.done(), duplicate.result().text
             assert conventions_stored(engine) == (0, 0, 0)
         finally:
             holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": feed_lock})
             holder.commit()
         created = first.result(timeout=10)
+        replay = duplicate.result(timeout=10)
     assert created.status_code == 201, created.text
-    replay = post(client, twinning, "held")
+    assert replay.status_code == 201, replay.text
     assert replay.headers[REPLAYED] == "true" and replay.json() == created.json()
     assert conventions_stored(engine) == (1, 1, 1)

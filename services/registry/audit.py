@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from services.registry.models import AuditEntry
 from shared.access import Principal
 
-__all__ = ["acting", "list_entries", "record"]
+__all__ = ["acting", "created_path", "list_entries", "record"]
 
 
 def acting(session: Session) -> Principal:
@@ -24,6 +24,8 @@ def record(
     session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
 ) -> None:
     caller = acting(session)
+    # Kept beside the rows: the session's identity map holds flushed rows only weakly.
+    session.info.setdefault("audited", []).append((action, resource_type, resource_id))
     session.add(
         AuditEntry(
             key_id=caller.key_id,
@@ -33,6 +35,25 @@ def record(
             resource_id=resource_id,
         )
     )
+
+
+# Where each kind of audited resource is read, for a retried POST whose response was lost.
+_PATHS = {
+    "actor": "/v1/actors",
+    "convention": "/v1/conventions",
+    "project": "/v1/projects",
+    "relationship": "/v1/relationships",
+    "key": "/v1/keys",
+    "webhook": "/v1/webhooks",
+}
+
+
+def created_path(session: Session) -> str | None:
+    """The path of the first resource this unit of work created, if it created one."""
+    for action, resource_type, resource_id in session.info.get("audited", []):
+        if action.endswith(".created") and resource_type in _PATHS:
+            return f"{_PATHS[resource_type]}/{resource_id}"
+    return None
 
 
 def list_entries(
