@@ -1,11 +1,13 @@
 """Engines, sessions and column types for the services' databases (SQLite or PostgreSQL)."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+import anyio
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
@@ -13,7 +15,17 @@ from sqlmodel import Session
 
 from shared.errors import Conflict
 
-__all__ = ["BIGINT_MAX", "UTCDateTime", "commit", "make_engine", "new_session", "utcnow"]
+__all__ = [
+    "BIGINT_MAX",
+    "UTCDateTime",
+    "begin_write",
+    "commit",
+    "connection_slot",
+    "make_engine",
+    "new_session",
+    "utcnow",
+    "write_turn",
+]
 
 # The largest integer a BIGINT column (an INTEGER in SQLite) holds: the bound of any integer a
 # client sends that is stored or compared in SQL, so larger ones are a 422, not an overflow.
@@ -68,6 +80,48 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@asynccontextmanager
+async def connection_slot(state: Any, engine: Engine) -> AsyncIterator[None]:
+    """Wait, without holding a worker thread, until the pool can lend this request a connection.
+
+    Sync routes and dependencies run on a bounded set of worker threads. Without this, a burst
+    larger than the pool fills every thread with requests blocked on the pool, while the
+    requests holding its connections wait for a thread to go on: nothing moves until the pool
+    times out. Admitting at most as many requests as the pool lends keeps both moving.
+    `state` is where the application keeps its semaphore (its `app.state`).
+    """
+    slots = getattr(state, "connection_slots", None)
+    if slots is None:
+        size = getattr(engine.pool, "size", lambda: 0)()
+        overflow = getattr(engine.pool, "_max_overflow", 0)
+        slots = anyio.Semaphore(size + overflow) if size and overflow >= 0 else False
+        state.connection_slots = slots
+    if not slots:
+        yield
+        return
+    async with slots:
+        yield
+
+
+@asynccontextmanager
+async def write_turn(state: Any, engine: Engine) -> AsyncIterator[None]:
+    """On SQLite, queue this process's writers in arrival order before they ask for the lock.
+
+    SQLite lets one writer in at a time and makes the others poll until the busy timeout; under
+    a burst the polling is unfair and some writers time out while others pass again and again.
+    Waiting here, in order, leaves the busy timeout only for writers of other processes.
+    PostgreSQL locks rows, not the database: nothing to queue.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    turn = getattr(state, "sqlite_write_turn", None)
+    if turn is None:
+        turn = state.sqlite_write_turn = anyio.Lock()
+    async with turn:
+        yield
+
+
 def new_session(engine: Engine) -> Iterator[Session]:
     """A session for one request: whatever was not committed explicitly is rolled back.
 
@@ -77,6 +131,20 @@ def new_session(engine: Engine) -> Iterator[Session]:
     """
     with Session(engine, expire_on_commit=False, autoflush=False) as session:
         yield session
+
+
+def begin_write(session: Session) -> None:
+    """Start a unit of work that will write, so that what it reads stays true until it commits.
+
+    PostgreSQL locks the rows a write depends on (`SELECT … FOR UPDATE`, unique indexes). SQLite
+    has no row locks and its driver opens a transaction only at the first INSERT or UPDATE, so
+    two writers could both read version 3 and both write version 4. `BEGIN IMMEDIATE` takes
+    SQLite's single write lock before the first read: writers queue (up to the busy timeout)
+    and each one reads what the previous one committed. Call it before the session's first
+    statement.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def commit(session: Session) -> None:

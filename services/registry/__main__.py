@@ -62,7 +62,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         if output is not None and args.if_missing and output.exists():
             secret = output.read_text().strip()
             try:
-                keys.authenticate(session.get_bind(), session, f"Bearer {secret}")  # type: ignore[arg-type]
+                keys.authenticate(session, f"Bearer {secret}")
                 print(f"{output} already holds a valid key; nothing created")
                 return 0
             except Problem:

@@ -23,6 +23,7 @@ from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
 from services.registry.resources import (
     check_if_match,
+    flush_or_recheck,
     get_live,
     live_actors,
     paginate,
@@ -115,6 +116,7 @@ def create_actor(
     if duplicate_threshold is not None:
         _refuse_likely_duplicate(session, actor, duplicate_threshold)
     session.add(actor)
+    flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
     record_change(session, actor, "created")
     return actor
 
@@ -130,6 +132,7 @@ def update_actor(
     _apply(actor, data, data.model_fields_set)
     _check(session, actor)
     touch(actor)
+    flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
     record_change(session, actor, "updated")
     return actor
 

@@ -5,7 +5,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from services.registry import audit
@@ -84,9 +84,17 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
     return key
 
 
-def authenticate(engine: Engine, session: Session, authorization: str) -> Principal:
+def authenticate(session: Session, authorization: str) -> Principal:
     """The caller behind an `Authorization` header, or 401. Looked up on every request, so a
-    revocation takes effect at once."""
+    revocation takes effect at once.
+
+    The last-use stamp goes through the request's own session: a second connection taken while
+    the request holds the first is how a burst of requests used to drain the pool and stall.
+    The update is conditional and skips a row another request is stamping, so of many
+    concurrent first uses one writes and the others change nothing and wait for nothing.
+    Whoever commits the session commits the stamp (a read-only request commits it at once:
+    see `api.deps`).
+    """
     secret = bearer_secret(authorization)
     key = session.exec(
         select(ApiKey).where(ApiKey.secret_hash == digest(secret), col(ApiKey.revoked_at).is_(None))
@@ -95,11 +103,27 @@ def authenticate(engine: Engine, session: Session, authorization: str) -> Princi
         raise Unauthorized("This API key is unknown or revoked.")
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
-        # Its own short transaction: a read must not hold the request's session open for it.
-        with engine.begin() as connection:
-            connection.execute(
-                update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now)
+        stale = (
+            select(ApiKey.id)
+            .where(
+                col(ApiKey.id) == key.id,
+                or_(
+                    col(ApiKey.last_used_at).is_(None),
+                    col(ApiKey.last_used_at) < now - _TOUCH_EVERY,
+                ),
             )
+            # A write keeps the stamp's row lock until it commits; another request skips the
+            # stamp rather than wait for it (PostgreSQL; SQLite has one writer at a time).
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        session.execute(
+            update(ApiKey)
+            .where(col(ApiKey.id) == stale)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.info["key_stamped"] = True
     return Principal(
         name=key.name, scopes=frozenset(key.scopes), key_id=key.id, actor_id=key.actor_id
     )
@@ -109,7 +133,7 @@ def is_valid(engine: Engine, authorization: str) -> bool:
     """Whether a header names a live key, in a session of its own (for middleware)."""
     with Session(engine) as session:
         try:
-            authenticate(engine, session, authorization)
+            authenticate(session, authorization)
         except Problem:
             return False
     return True

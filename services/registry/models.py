@@ -231,6 +231,18 @@ class ActorRelationship(Resource, table=True):
     """A tie between two actors that is not a convention: membership, support, coordination."""
 
     __tablename__: ClassVar[str] = "relationship"  # type: ignore[misc]
+    __table_args__ = (
+        # One live tie of a kind between two actors, even when two writers add it at once.
+        Index(
+            "uq_relationship_tie_live",
+            "kind",
+            "subject_id",
+            "object_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
 
     kind: str = Field(max_length=32, index=True)
     subject_id: uuid.UUID = Field(foreign_key="actor.id", index=True)

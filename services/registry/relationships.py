@@ -10,6 +10,7 @@ from services.registry.permissions import check_acts_for
 from services.registry.resources import (
     check_if_match,
     check_period,
+    flush_or_recheck,
     get_live,
     live_actors,
     paginate,
@@ -41,6 +42,7 @@ def create_relationship(session: Session, data: RelationshipCreate) -> ActorRela
     check_acts_for(session, _ends(relationship), "one end of this relationship")
     _check(session, relationship)
     session.add(relationship)
+    flush_or_recheck(session, lambda: _refuse_existing(session, relationship))
     record_change(session, relationship, "created")
     return relationship
 
@@ -56,6 +58,7 @@ def update_relationship(
     check_acts_for(session, _ends(relationship), "one end of the relationship as changed")
     _check(session, relationship)
     touch(relationship)
+    flush_or_recheck(session, lambda: _refuse_existing(session, relationship))
     record_change(session, relationship, "updated")
     return relationship
 

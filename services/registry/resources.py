@@ -7,12 +7,20 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.models import Actor, Resource
 from shared.db import utcnow
-from shared.errors import FieldError, InvalidInput, NotFound, PreconditionFailed, Problem
+from shared.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+)
 from shared.pagination import decode_cursor, encode_cursor
 
 __all__ = [
@@ -20,6 +28,7 @@ __all__ = [
     "check_if_match",
     "check_period",
     "etag",
+    "flush_or_recheck",
     "get_live",
     "keyset",
     "live_actors",
@@ -74,10 +83,14 @@ def etag(resource: Versioned) -> str:
 
 
 def check_if_match(resource: Versioned, if_match: str | None) -> None:
-    """Refuse a change made against a version that is no longer the current one (412)."""
+    """Refuse a change made against a version that is no longer the current one (412).
+
+    RFC 9110 compares If-Match strongly: a weak tag (`W/"3"`) never matches, since it does not
+    promise the representation the client changed is the stored one.
+    """
     if if_match is None:
         return
-    accepted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    accepted = [tag.strip() for tag in if_match.split(",")]
     if "*" in accepted or etag(resource) in accepted:
         return
     raise PreconditionFailed(
@@ -85,6 +98,23 @@ def check_if_match(resource: Versioned, if_match: str | None) -> None:
         "read the resource again and reapply your change.",
         current_version=resource.version,
     )
+
+
+def flush_or_recheck(session: Session, recheck: Callable[[], None]) -> None:
+    """Flush, and if a concurrent writer took a unique value first, answer as the non-concurrent
+    path would: `recheck` runs the same check again, now seeing the winner, and raises its 409.
+
+    On PostgreSQL two writers can both pass a uniqueness check before either commits; the
+    index then stops the second at flush, after the check that would have named the winner.
+    """
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        recheck()
+        raise Conflict(
+            "The change conflicts with data written at the same time; nothing was saved."
+        ) from error
 
 
 def touch(resource: Versioned) -> None:

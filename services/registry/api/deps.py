@@ -1,21 +1,23 @@
 """Dependencies shared by the registry's routers."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.registry.audit import acting
+from services.registry.audit import acting, created_path
 from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
-from shared.db import new_session
-from shared.errors import InvalidInput
+from shared.db import begin_write, connection_slot, new_session, write_turn
+from shared.errors import Conflict, InvalidInput
+from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
 
 __all__ = [
@@ -30,21 +32,66 @@ __all__ = [
     "page_size",
     "requires",
     "send_etag",
+    "writes_nothing",
 ]
 
 S = TypeVar("S", bound=BaseModel)
 
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def writes_nothing(endpoint: E) -> E:
+    """Mark a POST route that only reads, such as one that calls out: it takes no write lock."""
+    endpoint.__writes_nothing__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _writes(request: Request) -> bool:
+    endpoint = request.scope.get("endpoint")
+    return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
+
+
+async def _connection_slot(request: Request) -> AsyncIterator[None]:
+    state, engine = request.app.state, request.app.state.engine
+    if not _writes(request):
+        async with connection_slot(state, engine):
+            yield
+        return
+    async with write_turn(state, engine), connection_slot(state, engine):
+        yield
+
+
 def _session(
     request: Request,
+    _slot: Annotated[None, Depends(_connection_slot)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Iterator[Session]:
-    """The request's unit of work, knowing who it acts for (anonymous without a key)."""
-    engine = request.app.state.engine
-    for session in new_session(engine):
+    """The request's unit of work, knowing who it acts for (anonymous without a key).
+
+    It is the request's only connection: the key check, its last-use stamp and the
+    Idempotency-Key record all go through it. A write starts by taking what it needs to stay
+    consistent (`begin_write`); a uniqueness race lost in any statement the route did not map
+    itself is a 409, never a 500.
+    """
+    writes = _writes(request)
+    for session in new_session(request.app.state.engine):
+        if writes:
+            begin_write(session)
         header = request.headers.get("authorization")
-        session.info["principal"] = authenticate(engine, session, header) if header else ANONYMOUS
-        yield session
+        session.info["principal"] = authenticate(session, header) if header else ANONYMOUS
+        if writes:
+            claim_in_transaction(session, request, created_path)
+        elif session.info.pop("key_stamped", False):
+            session.commit()
+        try:
+            yield session
+        except IntegrityError as error:
+            session.rollback()
+            raise Conflict(
+                "The change conflicts with data written at the same time; nothing was saved."
+            ) from error
 
 
 def _settings(request: Request) -> RegistrySettings:

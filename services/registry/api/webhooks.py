@@ -14,6 +14,7 @@ from services.registry.api.deps import (
     page_of,
     requires,
     send_etag,
+    writes_nothing,
 )
 from services.registry.webhook_schemas import (
     DeliveryRead,
@@ -113,6 +114,8 @@ def rotate_secret(
 
 
 @router.post("/{endpoint_id}/test", response_model=TestResult, responses=problem_responses(404))
+# A slow receiver must not hold the write lock that every other writer waits for.
+@writes_nothing
 def send_test(endpoint_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> TestResult:
     """Send a signed `webhook.test` message now and say how the receiver answered."""
     outcome = webhooks.send_test(session, endpoint_id, settings)
