@@ -1,9 +1,11 @@
-"""Text normalisation for search and comparison of names."""
+"""Text normalisation for search and comparison of names, and the rule every name follows."""
 
 import re
 import unicodedata
 
-__all__ = ["NO_NUL", "fold"]
+from pydantic import AfterValidator
+
+__all__ = ["NO_NUL", "VISIBLE", "fold", "visible"]
 
 # A `pattern` for free text clients send: PostgreSQL cannot store NUL (U+0000) in text, so it is
 # refused at the edge with a 422 on the field, on every backend alike, and the schema says so.
@@ -19,3 +21,39 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(re.split(r"[\W_]+", stripped.casefold())).strip()
+
+
+# Characters that show nothing although Unicode files them as letters: the Hangul fillers and
+# the combining grapheme joiner, all default-ignorable.
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+
+
+def _invisible(char: str) -> bool:
+    # Z*: spaces and separators; Cc: tabs, newlines and other controls; Cf: zero-width space
+    # and joiners, word joiner, byte order mark, bidirectional marks.
+    category = unicodedata.category(char)
+    return category[0] == "Z" or category in ("Cc", "Cf") or char in _BLANK_LETTERS
+
+
+def visible(text: str) -> str:
+    """`text` without invisible characters at either end; a ValueError if nothing is left.
+
+    >>> visible("\u200b Sahel Vert\u3000")
+    'Sahel Vert'
+    >>> visible("\u00a0\u200b\u3000")
+    Traceback (most recent call last):
+    ...
+    ValueError: must contain a visible character, not only spaces or invisible ones
+    """
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    if start == end:
+        raise ValueError("must contain a visible character, not only spaces or invisible ones")
+    return text[start:end]
+
+
+# Pydantic metadata for a name or title: `Annotated[str, StringConstraints(...), VISIBLE]`.
+VISIBLE = AfterValidator(visible)

@@ -36,13 +36,17 @@ from services.registry.vocabulary import (
     WikidataQid,
 )
 from shared.db import BIGINT_MAX
-from shared.text import NO_NUL
+from shared.text import NO_NUL, VISIBLE
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL),
+    VISIBLE,
 ]
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL),
+    VISIBLE,
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000, pattern=NO_NUL)]
 Acronym = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50, pattern=NO_NUL)]
