@@ -2,6 +2,9 @@
 transaction, so an acknowledged write always has its event and a failed one has none.
 """
 
+from typing import Any
+
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
@@ -18,21 +21,46 @@ from services.registry.models import (
 )
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
 from shared.events import EventEnvelope, ResourceRef
+from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
 
-__all__ = ["envelope", "record_change", "resource_type_of"]
+__all__ = ["ContractDrift", "envelope", "record_change", "resource_type_of"]
 
-_PUBLIC_SHAPES = {
-    Actor: ("actor", ActorRead),
-    Convention: ("convention", ConventionRead),
-    Project: ("project", ProjectRead),
-    ActorRelationship: ("relationship", RelationshipRead),
+_PUBLIC_SHAPES: dict[type, tuple[str, type[BaseModel], type[Record]]] = {
+    Actor: ("actor", ActorRead, ActorRecord),
+    Convention: ("convention", ConventionRead, ConventionRecord),
+    Project: ("project", ProjectRead, ProjectRecord),
+    ActorRelationship: ("relationship", RelationshipRead, RelationshipRecord),
 }
 # Any constant works; it names the lock that orders the feed on PostgreSQL.
 _FEED_LOCK = 0x70617373
 
 
+class ContractDrift(RuntimeError):
+    """The registry's public shape of a resource no longer matches the feed's contract."""
+
+
 def resource_type_of(resource: Resource) -> str:
     return _PUBLIC_SHAPES[type(resource)][0]
+
+
+def _event_data(resource: Resource) -> dict[str, Any]:
+    """The resource as the feed's contract carries it.
+
+    Going through the shared record means that a field renamed, retyped or dropped in the
+    registry's schemas fails here, at the write, rather than in every consumer later; a field
+    added to the schemas but not to the contract is refused too, since consumers would never
+    see it.
+    """
+    _, shape, record = _PUBLIC_SHAPES[type(resource)]
+    public = shape.model_validate(resource).model_dump(mode="json")
+    unknown = set(public) - set(record.model_fields)
+    if unknown:
+        raise ContractDrift(
+            f"{shape.__name__} has {', '.join(sorted(unknown))}, which {record.__name__} in "
+            "shared/records.py does not carry: add it to the contract"
+        )
+    tombstone = {"deleted_at": resource.deleted_at} if resource.deleted_at is not None else {}
+    return record.model_validate(public | tombstone).model_dump(mode="json", exclude_none=False)
 
 
 def record_change(session: Session, resource: Resource, action: str) -> Event:
@@ -44,10 +72,8 @@ def record_change(session: Session, resource: Resource, action: str) -> Event:
     is drawn makes writers draw and commit in the same order; it is held only from here to the
     commit, which follows at once.
     """
-    resource_type, shape = _PUBLIC_SHAPES[type(resource)]
-    data = shape.model_validate(resource).model_dump(mode="json")
-    if resource.deleted_at is not None:
-        data["deleted_at"] = resource.deleted_at.isoformat()
+    resource_type = resource_type_of(resource)
+    data = _event_data(resource)
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
