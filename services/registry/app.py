@@ -25,6 +25,7 @@ from services.registry.settings import RegistrySettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
 from shared.hardening import document_limits_and_access, install_hardening
+from shared.pagination import CursorMiddleware, stored_secret
 from shared.ratelimit import write_limit
 
 __all__ = ["create_app"]
@@ -43,6 +44,12 @@ resource centres and networks — and the conventions, projects and relationship
 * Errors are `application/problem+json` (RFC 9457) and name the offending field.
 * Deletes are soft: a deleted resource answers 410 and leaves listings.
 """
+
+
+def _cursor_secret(settings: RegistrySettings) -> bytes:
+    if settings.cursor_secret is not None:
+        return settings.cursor_secret.get_secret_value().encode()
+    return stored_secret(settings.cursor_secret_path)
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -82,6 +89,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         # A new key's secret is shown once: never kept for an idempotent replay.
         secret_paths=frozenset({"/v1/keys"}),
     )
+    # Outermost: the listing a cursor is bound to is the request as the client sent it.
+    app.add_middleware(CursorMiddleware, secret=_cursor_secret(settings))
     document_limits_and_access(app, settings)
     install_problem_handlers(app)
     routers = (actors, conventions, projects, relationships, themes, events, webhooks, keys, audit)

@@ -1,9 +1,11 @@
 """The registry's settings object: the one place that reads its configuration."""
 
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
+from sqlalchemy.engine import make_url
 
 from shared.settings import ServiceSettings
 
@@ -50,6 +52,26 @@ class RegistrySettings(ServiceSettings):
         description="rapidfuzz token-sort score from which a new actor's name counts as a likely "
         "duplicate of an existing actor of the same kind and country.",
     )
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs page cursors (HMAC-SHA256); every registry process needs the same. "
+        "Unset: generated on first start and kept in `cursor_secret_file`.",
+    )
+    cursor_secret_file: str = Field(
+        default="",
+        description="Where the generated cursor secret is kept when CURSOR_SECRET is unset; "
+        "empty: `cursor-secret` next to the SQLite database, or in ./data for PostgreSQL.",
+    )
+
+    @property
+    def cursor_secret_path(self) -> Path:
+        if self.cursor_secret_file:
+            return Path(self.cursor_secret_file)
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).parent / "cursor-secret"
+        return Path("data") / "cursor-secret"
 
     @property
     def retry_schedule(self) -> list[float]:
