@@ -223,6 +223,8 @@ def unavailable(error: BaseException) -> ServiceUnavailable | None:
         if message.startswith(_SQLITE_UNREACHABLE):
             return ServiceUnavailable(detail, reason="database unreachable")
         return None
+    if not type(origin).__module__.startswith("psycopg"):
+        return None
     sqlstate = getattr(origin, "sqlstate", None)
     # psycopg gives no SQLSTATE when it could not connect at all.
     if sqlstate is None:

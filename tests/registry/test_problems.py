@@ -1,9 +1,14 @@
 """Every error is an RFC 9457 problem, and the OpenAPI document says so and shows examples."""
 
+import sqlite3
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session
 
 from tests.conftest import Registry, assert_problem
 
@@ -110,6 +115,35 @@ def test_problems_of_the_domain_share_the_shape(client, registry: Registry):
     assert_problem(client.get(url), 410)
 
 
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        (PoolTimeout("QueuePool limit of size 5 overflow 10 reached"), 503),
+        # A mistake in SQL is a bug to fix, not an outage for clients to wait out.
+        (OperationalError("SELECT x", {}, sqlite3.OperationalError("no such column: x")), 500),
+    ],
+)
+def test_a_database_out_of_reach_is_a_503_with_retry_after_and_a_bug_stays_a_500(
+    client, registry: Registry, failure, status
+):
+    def fail(_session: Session) -> None:
+        raise failure
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        response = client.post(
+            "/v1/actors", json={"kind": "association", "name": "Eau Vive", "country": "FR"}
+        )
+    finally:
+        event.remove(Session, "before_commit", fail)
+    problem = assert_problem(response, status)
+    assert ("Retry-After" in response.headers) == (status == 503)
+    if status == 503:
+        assert int(response.headers["Retry-After"]) == problem["retry_after"] > 0
+    assert "SELECT" not in response.text and "QueuePool" not in response.text
+    assert registry.count("/v1/actors") == 0
+
+
 # --- the OpenAPI document ----------------------------------------------------------------------
 
 
@@ -144,6 +178,16 @@ def test_error_statuses_are_documented_as_problems(openapi):
         for status in statuses:
             assert status in responses, (method, path, status)
             assert PROBLEM_JSON in responses[status]["content"], (method, path, status)
+
+
+def test_every_operation_documents_a_503_for_a_database_outage(openapi):
+    missing = [
+        (method.upper(), path)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        if PROBLEM_JSON not in operation["responses"].get("503", {}).get("content", {})
+    ]
+    assert missing == []
 
 
 def test_problem_responses_carry_their_schema_under_problem_json(openapi):
