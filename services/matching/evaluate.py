@@ -28,11 +28,13 @@ from typing import Any
 
 import httpx
 import networkx as nx
+from pydantic import BaseModel
 
 from services.matching.graph import CooperationGraph
 from services.matching.registry_client import RegistryClient
 from services.matching.scoring import suggest
 from shared.http import http_client
+from shared.records import ActorRecord, ConventionRecord, Party, ProjectRecord, RelationshipRecord
 
 __all__ = [
     "BASELINES",
@@ -160,8 +162,36 @@ def _party(party: dict[str, Any]) -> dict[str, Any]:
 # --- protocol --------------------------------------------------------------------------------
 
 
+def as_records(resources: Resources) -> tuple[list[Any], ...]:
+    """The four listings as records, taken as they are.
+
+    The evaluation runs offline on data sets whose resources are named by readable refs (the
+    demo) rather than the registry's UUIDs, so the contract's id types would refuse them; the
+    live service, which reads the registry, validates everything it receives instead.
+    """
+    return tuple(
+        [_unchecked(_RECORD_OF[name], item) for item in resources[name]] for name in LISTINGS
+    )
+
+
+_RECORD_OF = {
+    "actors": ActorRecord,
+    "conventions": ConventionRecord,
+    "projects": ProjectRecord,
+    "relationships": RelationshipRecord,
+}
+
+
+def _unchecked(model: type[BaseModel], item: dict[str, Any]) -> Any:
+    fields = dict(item)
+    for key in ("parties", "partners"):
+        if key in fields:
+            fields[key] = [Party.model_construct(**party) for party in fields[key]]
+    return model.model_construct(**fields)
+
+
 def build(resources: Resources) -> CooperationGraph:
-    return CooperationGraph.from_resources(*(resources[name] for name in LISTINGS))
+    return CooperationGraph.from_resources(*as_records(resources))
 
 
 def cooperation_pairs(graph: CooperationGraph) -> list[tuple[str, str]]:

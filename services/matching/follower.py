@@ -1,8 +1,10 @@
 """Keeps the graph current: loads a snapshot of the registry, then follows its change feed.
 
-The registry may be down or restarting: the follower retries with backoff and the service
-keeps answering from the last graph meanwhile; `status()` reports the lag. If the registry
-no longer keeps the events after our cursor, the graph is rebuilt from a fresh snapshot.
+The registry may be down or restarting: the follower retries with a short, capped backoff and
+the service keeps answering from the last graph meanwhile; `status()` says how far behind it
+is, or that it cannot know. If the registry no longer keeps the events after our cursor, the
+graph is rebuilt from a fresh snapshot. One event that cannot be read or applied is recorded
+and skipped: it must not hold back every event after it, nor stop the follower.
 """
 
 import logging
@@ -12,13 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from services.matching.graph import CooperationGraph
 from services.matching.registry_client import FeedGap, RegistryClient
+from shared.events import parse_event
 
 __all__ = ["Follower", "GraphHolder"]
 
 log = logging.getLogger(__name__)
+
+# Long enough to tell what was wrong, short enough for a health answer.
+_REASON_CHARS = 500
 
 
 @dataclass
@@ -28,26 +35,59 @@ class GraphHolder:
     graph: CooperationGraph = field(default_factory=CooperationGraph)
     applied: int = 0
     head: int = 0
+    # The graph has been loaded from a snapshot at least once (the API serves it from then on).
     synced: bool = False
+    reachable: bool = False
     last_error: str | None = None
     last_contact: float | None = None
+    skipped_events: int = 0
+    last_skipped_sequence: int | None = None
+    last_skipped_reason: str | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def skip(self, sequence: int | None, reason: str) -> None:
+        self.skipped_events += 1
+        self.last_skipped_sequence = sequence
+        self.last_skipped_reason = reason[:_REASON_CHARS]
 
     def status(self) -> dict[str, Any]:
         with self.lock:
+            # Without an answer from the registry its head is unknown, so is the lag: saying 0
+            # would claim the graph is current while events may be piling up.
+            known = self.reachable and self.synced
+            lag = max(0, self.head - self.applied) if known else None
+            since = None if self.last_contact is None else round(time.time() - self.last_contact, 1)
             return {
-                "synced": self.synced,
+                "status": "ok" if known and self.last_error is None else "degraded",
+                "loaded": self.synced,
+                "synced": known and lag == 0,
                 "nodes": self.graph.g.number_of_nodes(),
                 "edges": self.graph.g.number_of_edges(),
                 "last_applied_sequence": self.applied,
-                "registry_head": self.head,
-                "lag": max(0, self.head - self.applied),
-                "registry_reachable": self.last_error is None,
+                "registry_head": self.head if known else None,
+                "lag": lag,
+                "registry_reachable": self.reachable,
                 "last_error": self.last_error,
-                "seconds_since_registry_contact": (
-                    None if self.last_contact is None else round(time.time() - self.last_contact, 1)
-                ),
+                "seconds_since_registry_contact": since,
+                "skipped_events": self.skipped_events,
+                "last_skipped_sequence": self.last_skipped_sequence,
+                "last_skipped_reason": self.last_skipped_reason,
             }
+
+
+def _sequence_of(raw: Any) -> int | None:
+    sequence = raw.get("sequence") if isinstance(raw, dict) else None
+    return sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or '(event)'}: {e['msg']}"
+            for e in error.errors()[:5]
+        )
+        return f"malformed event: {problems}"
+    return f"could not apply: {type(error).__name__}: {error}"
 
 
 class Follower:
@@ -68,28 +108,37 @@ class Follower:
 
     def resync(self) -> None:
         """Replace the graph by one built from a fresh snapshot of the registry."""
-        head, resources = self.registry.snapshot()
+        snapshot = self.registry.snapshot()
         graph = CooperationGraph.from_resources(
-            resources["actors"],
-            resources["conventions"],
-            resources["projects"],
-            resources["relationships"],
+            snapshot.actors, snapshot.conventions, snapshot.projects, snapshot.relationships
         )
         with self.holder.lock:
-            self.holder.graph, self.holder.applied, self.holder.head = graph, head, head
+            self.holder.graph = graph
+            self.holder.applied = self.holder.head = snapshot.head
             self.holder.synced = True
-        log.info("graph loaded from the registry at sequence %d", head)
+            for reason in snapshot.rejected:
+                log.error("snapshot item skipped: %s", reason)
+                self.holder.skip(None, reason)
+        log.info("graph loaded from the registry at sequence %d", snapshot.head)
 
     def poll(self) -> int:
-        """Apply the next page of events; returns how many were applied."""
+        """Apply the next page of events; returns how many were read past."""
         events, next_after, head = self.registry.events(self.holder.applied)
         with self.holder.lock:
             applied = 0
-            for event in events:
-                if event["sequence"] > self.holder.applied:
-                    self.holder.graph.apply(event)
-                    self.holder.applied = event["sequence"]
-                    applied += 1
+            for raw in events:
+                sequence = _sequence_of(raw)
+                if sequence is not None and sequence <= self.holder.applied:
+                    continue
+                try:
+                    self.holder.graph.apply(parse_event(raw))
+                except Exception as error:  # any bad event is skipped, never fatal
+                    reason = _reason(error)
+                    log.error("event %s skipped: %s", sequence, reason, exc_info=True)
+                    self.holder.skip(sequence, reason)
+                if sequence is not None:
+                    self.holder.applied = sequence
+                applied += 1
             self.holder.graph.retry_waiting()
             self.holder.applied = max(self.holder.applied, next_after)
             self.holder.head = head
@@ -98,29 +147,43 @@ class Follower:
     def step(self) -> int:
         """One unit of work: a snapshot if none yet, else a page of the feed."""
         try:
-            if not self.holder.synced:
-                self.resync()
-                return 1
-            return self.poll()
+            worked = self.poll() if self.holder.synced else self._resynced()
         except FeedGap:
             log.warning("the registry purged events we had not read; resynchronising")
-            self.resync()
-            return 1
+            worked = self._resynced()
+        with self.holder.lock:
+            self.holder.last_error = None
+            self.holder.reachable = True
+            self.holder.last_contact = time.time()
+        return worked
+
+    def _resynced(self) -> int:
+        self.resync()
+        return 1
+
+    def _failed(self, error: Exception) -> None:
+        unreachable = isinstance(error, httpx.TransportError) or (
+            isinstance(error, httpx.HTTPStatusError) and error.response.status_code >= 500
+        )
+        with self.holder.lock:
+            self.holder.last_error = f"{type(error).__name__}: {error}"
+            if unreachable:
+                self.holder.reachable = False
+        if unreachable:
+            log.warning("registry unreachable: %s", error)
+        else:
+            log.exception("feed follower step failed; retrying")
 
     def run(self) -> None:
         backoff = self.poll_seconds
         while not self._stop.is_set():
             try:
                 worked = self.step()
-            except (httpx.HTTPError, ValueError, KeyError) as error:
-                with self.holder.lock:
-                    self.holder.last_error = f"{type(error).__name__}: {error}"
+            except Exception as error:  # the follower must outlive any failure
+                self._failed(error)
                 backoff = min(self.max_backoff, backoff * 2)
                 self._stop.wait(backoff)
                 continue
-            with self.holder.lock:
-                self.holder.last_error = None
-                self.holder.last_contact = time.time()
             backoff = self.poll_seconds
             if not worked:
                 self._stop.wait(self.poll_seconds)

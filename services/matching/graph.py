@@ -1,8 +1,9 @@
 """The cooperation graph: actors as nodes, typed ties as edges, kept current event by event.
 
-Pure: no I/O. The graph is built from registry resources (the JSON the registry serves) and
-changed by applying the registry's events, idempotently: a resource older than the one the
-graph holds is ignored, so replaying events or overlapping a snapshot with the feed is safe.
+Pure: no I/O. The graph is built from registry resources (the records of `shared.records`,
+as the registry's listings and feed carry them) and changed by applying the registry's
+events, idempotently: a resource older than the one the graph holds is ignored, so replaying
+events or overlapping a snapshot with the feed is safe.
 
 Edges are those of an undirected ``networkx.Graph`` (so the link-prediction functions of
 networkx apply); each edge carries ``ties``, a dict from the tie's source key to its
@@ -23,6 +24,15 @@ from typing import Any
 
 import networkx as nx
 import pycountry
+
+from shared.events import Event
+from shared.records import (
+    ActorRecord,
+    ConventionRecord,
+    ProjectRecord,
+    Record,
+    RelationshipRecord,
+)
 
 __all__ = ["COORDINATION", "COUNTRY_PREFIX", "CooperationGraph", "Tie"]
 
@@ -95,107 +105,109 @@ class CooperationGraph:
 
     # --- building --------------------------------------------------------------------------------
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """Apply one registry event (the envelope of /v1/events)."""
-        resource_type = event["resource"]["type"]
-        data = event["data"]
-        handler = {
-            "actor": self.put_actor,
-            "convention": self.put_convention,
-            "project": self.put_project,
-            "relationship": self.put_relationship,
-        }.get(resource_type)
-        if handler is not None:
-            handler(data)
+    def apply(self, event: Event) -> None:
+        """Apply one registry event (the envelope of /v1/events, parsed with the contract)."""
+        data = event.data
+        if isinstance(data, ActorRecord):
+            self.put_actor(data)
+        elif isinstance(data, ConventionRecord):
+            self.put_convention(data)
+        elif isinstance(data, ProjectRecord):
+            self.put_project(data)
+        elif isinstance(data, RelationshipRecord):
+            self.put_relationship(data)
 
-    def _is_stale(self, key: str, data: dict[str, Any]) -> bool:
-        version = int(data.get("version", 0))
-        if self.versions.get(key, -1) > version:
+    def _is_stale(self, key: str, record: Record) -> bool:
+        if self.versions.get(key, -1) > record.version:
             return True
-        self.versions[key] = version
+        self.versions[key] = record.version
         return False
 
-    def put_actor(self, data: dict[str, Any]) -> None:
-        key = f"actor:{data['id']}"
-        if self._is_stale(key, data):
+    def put_actor(self, actor: ActorRecord) -> None:
+        key = f"actor:{actor.id}"
+        if self._is_stale(key, actor):
             return
-        actor_id = str(data["id"])
+        actor_id = str(actor.id)
         self._drop_source(key)
-        if data.get("deleted_at"):
+        if actor.deleted_at:
             self._remove_actor(actor_id)
             return
         self._unindex(actor_id)
+        # Plain strings in the graph: exports (GraphML) and comparisons need no enum types.
         self.g.add_node(
             actor_id,
-            name=data["name"],
-            kind=data["kind"],
-            level=data.get("level"),
-            insee_code=data.get("insee_code"),
-            country=data["country"],
-            themes=frozenset(data.get("themes") or []),
-            latitude=data.get("latitude"),
-            longitude=data.get("longitude"),
-            population=data.get("population"),
-            based_in=_str(data.get("based_in_id")),
-            origins=frozenset(str(o) for o in data.get("origin_ids") or []),
-            intervention_countries=frozenset(data.get("intervention_countries") or []),
+            name=actor.name,
+            kind=str(actor.kind),
+            level=_str(actor.level),
+            insee_code=actor.insee_code,
+            country=actor.country,
+            themes=frozenset(actor.themes),
+            latitude=actor.latitude,
+            longitude=actor.longitude,
+            population=actor.population,
+            based_in=_str(actor.based_in_id),
+            origins=frozenset(str(o) for o in actor.origin_ids),
+            intervention_countries=frozenset(actor.intervention_countries),
         )
-        for theme in data.get("themes") or []:
+        for theme in actor.themes:
             self.by_theme[theme].add(actor_id)
-        self.by_country[data["country"]].add(actor_id)
-        if data.get("based_in_id"):
-            self._link(actor_id, str(data["based_in_id"]), Tie("based_in", key, origin=actor_id))
-        for origin in data.get("origin_ids") or []:
+        self.by_country[actor.country].add(actor_id)
+        if actor.based_in_id:
+            self._link(actor_id, str(actor.based_in_id), Tie("based_in", key, origin=actor_id))
+        for origin in actor.origin_ids:
             self._link(actor_id, str(origin), Tie("originates_from", key, origin=actor_id))
 
-    def put_convention(self, data: dict[str, Any]) -> None:
-        parties = [str(p["actor_id"]) for p in data.get("parties", [])]
-        self._put_cooperation("convention", data, parties)
+    def put_convention(self, convention: ConventionRecord) -> None:
+        parties = [str(p.actor_id) for p in convention.parties]
+        self._put_cooperation("convention", convention, parties)
 
-    def put_project(self, data: dict[str, Any]) -> None:
-        members = [str(data["lead_id"])] + [str(p["actor_id"]) for p in data.get("partners", [])]
-        self._put_cooperation("project", data, members)
+    def put_project(self, project: ProjectRecord) -> None:
+        members = [str(project.lead_id)] + [str(p.actor_id) for p in project.partners]
+        self._put_cooperation("project", project, members)
 
-    def put_relationship(self, data: dict[str, Any]) -> None:
-        key = f"relationship:{data['id']}"
-        if self._is_stale(key, data):
+    def put_relationship(self, relationship: RelationshipRecord) -> None:
+        key = f"relationship:{relationship.id}"
+        if self._is_stale(key, relationship):
             return
         self._drop_source(key)
-        if data.get("deleted_at"):
+        if relationship.deleted_at:
             return
-        subject, obj = str(data["subject_id"]), str(data["object_id"])
+        subject, obj = str(relationship.subject_id), str(relationship.object_id)
+        ends_on = _date(relationship.ends_on)
         tie = Tie(
-            data["kind"],
+            str(relationship.kind),
             key,
-            starts_on=_date(data.get("starts_on")),
-            ends_on=_date(data.get("ends_on")),
-            active=_date(data.get("ends_on")) is None or _date(data.get("ends_on")) >= date.today(),
+            starts_on=_date(relationship.starts_on),
+            ends_on=ends_on,
+            active=ends_on is None or ends_on >= date.today(),
             origin=subject,
         )
         self._link(subject, obj, tie)
 
-    def _put_cooperation(self, kind: str, data: dict[str, Any], members: list[str]) -> None:
-        key = f"{kind}:{data['id']}"
-        if self._is_stale(key, data):
+    def _put_cooperation(
+        self, kind: str, work: ConventionRecord | ProjectRecord, members: list[str]
+    ) -> None:
+        key = f"{kind}:{work.id}"
+        if self._is_stale(key, work):
             return
         self._drop_source(key)
-        if data.get("deleted_at"):
+        if work.deleted_at:
             return
-        draft = data.get("status") == "draft"
+        draft = work.status == "draft"
         tie_args = {
             "source": key,
-            "themes": frozenset(data.get("themes") or []),
-            "starts_on": _date(data.get("starts_on")),
-            "ends_on": _date(data.get("ends_on")),
+            "themes": frozenset(work.themes),
+            "starts_on": _date(work.starts_on),
+            "ends_on": _date(work.ends_on),
             # Ended work stays in the graph, marked, so history still explains proximity.
-            "active": data.get("status") in ("active", "suspended"),
+            "active": work.status in ("active", "suspended"),
         }
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 self._link(a, b, Tie("cooperates_with", **tie_args))
-        target = _str(data.get("target_id"))
-        if target is None and data.get("target_country"):
-            target = self._country(data["target_country"])
+        target = _str(work.target_id)
+        if target is None and work.target_country:
+            target = self._country(work.target_country)
         # A draft (e.g. an adopted federation proposal) already coordinates its members, but
         # none of them works in the target through it yet.
         if target is not None and not draft:
@@ -279,10 +291,10 @@ class CooperationGraph:
     @classmethod
     def from_resources(
         cls,
-        actors: Iterable[dict[str, Any]],
-        conventions: Iterable[dict[str, Any]],
-        projects: Iterable[dict[str, Any]],
-        relationships: Iterable[dict[str, Any]],
+        actors: Iterable[ActorRecord],
+        conventions: Iterable[ConventionRecord],
+        projects: Iterable[ProjectRecord],
+        relationships: Iterable[RelationshipRecord],
     ) -> "CooperationGraph":
         graph = cls()
         for actor in actors:

@@ -1,12 +1,52 @@
 """Reads the registry over its public HTTP API: listings for a snapshot, and the change feed."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["FeedGap", "RegistryClient", "RegistryRefused"]
+from shared.records import ActorRecord, ConventionRecord, ProjectRecord, RelationshipRecord
+
+__all__ = ["FeedGap", "RegistryClient", "RegistryRefused", "Snapshot", "parse_listing"]
 
 RESOURCES = ("actors", "conventions", "projects", "relationships")
+
+
+@dataclass
+class Snapshot:
+    """Every live resource, parsed with the contract, and the feed head read before them."""
+
+    head: int
+    actors: list[ActorRecord] = field(default_factory=list)
+    conventions: list[ConventionRecord] = field(default_factory=list)
+    projects: list[ProjectRecord] = field(default_factory=list)
+    relationships: list[RelationshipRecord] = field(default_factory=list)
+    # One line per listing item that did not parse; the rest of the snapshot still loads.
+    rejected: list[str] = field(default_factory=list)
+
+
+_RECORDS: dict[str, type[BaseModel]] = {
+    "actors": ActorRecord,
+    "conventions": ConventionRecord,
+    "projects": ProjectRecord,
+    "relationships": RelationshipRecord,
+}
+
+
+def parse_listing(resource: str, items: list[dict[str, Any]]) -> tuple[list[Any], list[str]]:
+    """(records, reasons for the items that are not records) of one listing."""
+    parsed, rejected = [], []
+    for item in items:
+        try:
+            parsed.append(_RECORDS[resource].model_validate(item))
+        except ValidationError as error:
+            where = item.get("id") if isinstance(item, dict) else None
+            fields = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5]
+            )
+            rejected.append(f"malformed {resource} item {where}: {fields}")
+    return parsed, rejected
 
 
 class FeedGap(Exception):
@@ -53,14 +93,19 @@ class RegistryClient:
             url = page["next"]
         return items
 
-    def snapshot(self) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    def snapshot(self) -> Snapshot:
         """The head read *before* the listings, and the listings: following the feed from
         that head after loading them misses nothing (events already seen apply idempotently)."""
-        head = self.head()
-        return head, {resource: self.listing(resource) for resource in RESOURCES}
+        snapshot = Snapshot(head=self.head())
+        for resource in RESOURCES:
+            records, rejected = parse_listing(resource, self.listing(resource))
+            setattr(snapshot, resource, records)
+            snapshot.rejected += rejected
+        return snapshot
 
     def events(self, after: int, limit: int = 200) -> tuple[list[dict[str, Any]], int, int]:
-        """(events, next_after, head) after a sequence."""
+        """(events, next_after, head) after a sequence; the events as the JSON says, since
+        each one is parsed on its own (a malformed one must not hide the others)."""
         response = self.client.get("/v1/events", params={"after": after, "limit": limit})
         if response.status_code == 410:
             raise FeedGap(response.json().get("detail", "feed gap"))

@@ -52,7 +52,7 @@ def test_the_demo_is_converted_to_the_registry_api_format(demo: ev.Resources) ->
     referenced = {p["actor_id"] for c in demo["conventions"] for p in c["parties"]}
     referenced |= {r["subject_id"] for r in demo["relationships"]}
     assert referenced <= set(actors)
-    graph = CooperationGraph.from_resources(*(demo[name] for name in ev.LISTINGS))
+    graph = ev.build(demo)
     assert graph.g.number_of_nodes() == len(raw["actors"])
     assert graph.ties("mo-ressortissants-kayes-evry", "fr-evry-courcouronnes")
 

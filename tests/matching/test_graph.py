@@ -3,16 +3,26 @@
 from typing import Any
 
 from services.matching.graph import CooperationGraph
-from tests.matching.resources import actor, convention
+from shared import events
+from shared.events import ResourceRef
+from tests.matching.resources import actor, convention, record
+
+_EVENTS = {
+    "actor": events.ActorEvent,
+    "convention": events.ConventionEvent,
+    "project": events.ProjectEvent,
+    "relationship": events.RelationshipEvent,
+}
 
 
-def event(resource_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The envelope of /v1/events around a resource."""
-    return {
-        "type": f"{resource_type}.updated",
-        "resource": {"type": resource_type, "id": data["id"], "version": data["version"]},
-        "data": data,
-    }
+def event(resource_type: str, data: Any) -> Any:
+    """The typed event of /v1/events around a resource (readable ids, so built unchecked)."""
+    data = record(resource_type, data)
+    return _EVENTS[resource_type].model_construct(
+        type=f"{resource_type}.updated",
+        resource=ResourceRef.model_construct(type=resource_type, id=data.id, version=data.version),
+        data=data,
+    )
 
 
 def types(graph: CooperationGraph, a: str, b: str) -> list[str]:
@@ -145,8 +155,10 @@ def test_an_ended_convention_stays_marked_inactive() -> None:
     graph = town_and_partner()
     graph.apply(event("convention", convention("c1", "evry", "kayes", target_id="kayes")))
     assert all(t.active for t in graph.ties("evry", "kayes"))
-    ended = convention("c1", "evry", "kayes", target_id="kayes", version=2, status="ended")
-    graph.apply(event("convention", ended | {"ends_on": "2024-12-31"}))
+    ended = convention(
+        "c1", "evry", "kayes", target_id="kayes", version=2, status="ended", ends_on="2024-12-31"
+    )
+    graph.apply(event("convention", ended))
     ties = graph.ties("evry", "kayes")
     assert sorted(t.type for t in ties) == ["active_in", "cooperates_with"]
     assert not any(t.active for t in ties)

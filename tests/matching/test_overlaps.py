@@ -1,28 +1,29 @@
 """Hotspots, the competition index and federation proposals on small hand-checked graphs."""
 
 import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.matching.app import create_app
-from services.matching.evaluate import demo_resources
+from services.matching.evaluate import build, demo_resources
 from services.matching.federations import proposals, propose
 from services.matching.graph import CooperationGraph
 from services.matching.overlaps import home_territory, hotspots
 from services.matching.scoring import suggest
 from services.matching.settings import MatchingSettings
 from shared.migrate import upgrade
-from tests.matching.resources import actor, convention
+from tests.matching.resources import actor, convention, relationship
 
 KAYES = actor("kayes", country="ML", themes=["water_sanitation"])
 
 
-def town(name: str, insee: str) -> dict:
+def town(name: str, insee: str) -> Any:
     return actor(name, insee_code=insee)
 
 
-def water(cid: str, town_id: str, **fields) -> dict:
+def water(cid: str, town_id: str, **fields) -> Any:
     return convention(cid, town_id, "kayes", target_id="kayes", **fields)
 
 
@@ -30,8 +31,10 @@ def graph_of(actors, conventions, relationships=()) -> CooperationGraph:
     return CooperationGraph.from_resources([KAYES, *actors], conventions, [], list(relationships))
 
 
-def member(rid: str, subject: str, group: str) -> dict:
-    return {"id": rid, "version": 1, "kind": "member_of", "subject_id": subject, "object_id": group}
+def member(rid: str, subject: str, group: str) -> Any:
+    return relationship(
+        {"id": rid, "version": 1, "kind": "member_of", "subject_id": subject, "object_id": group}
+    )
 
 
 FOUR_TOWNS = [
@@ -43,7 +46,7 @@ FOUR_TOWNS = [
 
 
 def test_four_uncoordinated_towns_make_six_pairs_of_weight_one():
-    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t["id"]) for i, t in enumerate(FOUR_TOWNS)])
+    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t.id) for i, t in enumerate(FOUR_TOWNS)])
     [spot] = hotspots(graph)
     assert (spot.target, spot.theme) == ("kayes", "water_sanitation")
     assert len(spot.pairs) == 6 and spot.index == pytest.approx(6.0)
@@ -125,7 +128,7 @@ def test_the_proposal_pools_members_and_bridges_around_the_linking_resource_cent
 
 
 def test_the_index_after_is_recomputed_so_a_left_out_actor_still_counts():
-    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t["id"]) for i, t in enumerate(FOUR_TOWNS)])
+    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t.id) for i, t in enumerate(FOUR_TOWNS)])
     [spot] = hotspots(graph)
     # Poitiers dismissed Évry: they are never pooled, Poitiers (the later comer) stays out.
     proposal = propose(graph, spot, dismissed={frozenset(("poitiers", "evry"))})
@@ -138,7 +141,7 @@ def test_the_index_after_is_recomputed_so_a_left_out_actor_still_counts():
 
 def test_without_a_linking_group_the_longest_engaged_member_coordinates():
     conventions = [water("c0", "evry", starts_on="2012-01-01")] + [
-        water(f"c{i}", t["id"], starts_on="2019-01-01") for i, t in enumerate(FOUR_TOWNS[1:], 1)
+        water(f"c{i}", t.id, starts_on="2019-01-01") for i, t in enumerate(FOUR_TOWNS[1:], 1)
     ]
     [proposal] = proposals(graph_of(FOUR_TOWNS, conventions))
     assert proposal.coordinator == "evry"
@@ -146,7 +149,7 @@ def test_without_a_linking_group_the_longest_engaged_member_coordinates():
 
 
 def test_filters_of_hotspots_and_proposals():
-    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t["id"]) for i, t in enumerate(FOUR_TOWNS)])
+    graph = graph_of(FOUR_TOWNS, [water(f"c{i}", t.id) for i, t in enumerate(FOUR_TOWNS)])
     assert hotspots(graph, country="SN") == []
     assert hotspots(graph, theme="health") == []
     assert hotspots(graph, min_actors=5) == []
@@ -156,12 +159,7 @@ def test_filters_of_hotspots_and_proposals():
 
 def test_the_demo_data_shows_its_planted_hotspots_with_explained_proposals():
     resources = demo_resources()
-    graph = CooperationGraph.from_resources(
-        resources["actors"],
-        resources["conventions"],
-        resources["projects"],
-        resources["relationships"],
-    )
+    graph = build(resources)
     spots = hotspots(graph)
     assert len(spots) >= 3
     assert (spots[0].target, spots[0].theme) == ("ml-kayes", "water_sanitation")
@@ -176,7 +174,7 @@ def test_the_demo_data_shows_its_planted_hotspots_with_explained_proposals():
 def test_work_known_only_at_country_level_makes_a_country_hotspot():
     towns = FOUR_TOWNS[:3]
     conventions = [
-        convention(f"c{i}", t["id"], "kayes", target_country="ML") for i, t in enumerate(towns)
+        convention(f"c{i}", t.id, "kayes", target_country="ML") for i, t in enumerate(towns)
     ]
     graph = graph_of(towns, conventions)
     [spot] = hotspots(graph, country="ML")
@@ -189,7 +187,7 @@ def test_the_api_shows_a_country_level_target_without_an_id(tmp_path):
     towns = [town(str(uuid.uuid4()), code) for code in ("91228", "49007")]
     kayes = actor(str(uuid.uuid4()), country="ML")
     conventions = [
-        convention(str(uuid.uuid4()), t["id"], kayes["id"], target_country="ML") for t in towns
+        convention(str(uuid.uuid4()), t.id, kayes.id, target_country="ML") for t in towns
     ]
     database = f"sqlite:///{tmp_path / 'matching.db'}"
     upgrade(database, "matching")

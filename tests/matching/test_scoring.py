@@ -9,17 +9,19 @@ import pytest
 from services.matching import scoring
 from services.matching.graph import CooperationGraph
 from services.matching.scoring import WEIGHTS, candidates, crowding, score, suggest
-from tests.matching.resources import actor, convention
+from tests.matching.resources import actor, convention, relationship
 
 
-def membership(relationship_id: str, member: str, group: str) -> dict[str, Any]:
-    return {
-        "id": relationship_id,
-        "version": 1,
-        "kind": "member_of",
-        "subject_id": member,
-        "object_id": group,
-    }
+def membership(relationship_id: str, member: str, group: str) -> Any:
+    return relationship(
+        {
+            "id": relationship_id,
+            "version": 1,
+            "kind": "member_of",
+            "subject_id": member,
+            "object_id": group,
+        }
+    )
 
 
 def graph_of(actors, conventions=(), relationships=()) -> CooperationGraph:
@@ -315,7 +317,7 @@ def test_candidates_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     members = [actor(f"town-{n:02}", themes=[]) for n in range(30)]
     graph = graph_of(
         [actor("hub", "network", themes=[]), actor("source", themes=[]), *members],
-        relationships=[membership(f"r{n}", a["id"], "hub") for n, a in enumerate(members)]
+        relationships=[membership(f"r{n}", a.id, "hub") for n, a in enumerate(members)]
         + [membership("rs", "source", "hub")],
     )
     assert len(candidates(graph, "source")) == 31  # the hub and its 30 other members
