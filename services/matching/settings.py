@@ -26,7 +26,10 @@ class MatchingSettings(ServiceSettings):
         default=1.0, gt=0, description="Wait between feed reads once caught up."
     )
     max_backoff_seconds: float = Field(
-        default=30.0, gt=0, description="Longest wait between retries while the registry is down."
+        default=5.0,
+        gt=0,
+        description="Longest wait between retries while the registry is down; it bounds how "
+        "long after the registry is back the graph starts catching up.",
     )
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     registry_key: str = Field(

@@ -1,10 +1,11 @@
 """Both services as real processes on 127.0.0.1: the matching graph follows the registry."""
 
+import time
 from typing import Any
 
 import httpx
 
-from tests.conftest import bearer
+from tests.conftest import assert_problem, bearer
 from tests.matching.conftest import System, eventually
 from tests.processes import Service
 
@@ -87,6 +88,9 @@ def test_a_dismissed_candidate_never_comes_back(system: System):
     assert hue["id"] not in _ids(system.suggestions(lille))
     bad = httpx.post(url, json={"verdict": "maybe"}, headers=admin, timeout=5)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    itself = f"{system.matching_url}/v1/actors/{lille['id']}/suggestions/{lille['id']}/feedback"
+    refused = httpx.post(itself, json={"verdict": "accepted"}, headers=admin, timeout=5)
+    assert_problem(refused, 422, "candidate_id")
 
 
 def test_matching_keeps_serving_while_the_registry_restarts_then_catches_up(system: System):
@@ -97,12 +101,21 @@ def test_matching_keeps_serving_while_the_registry_restarts_then_catches_up(syst
     system.registry.stop()
     eventually(lambda: not system.health()["registry_reachable"], what="the outage is reported")
     assert len(system.suggestions(lille)) == 1, "the last graph is still served"
+    eventually(lambda: system.health()["seconds_since_registry_contact"] >= 1, what="time passes")
+    during = system.health()
+    assert during["status"] == "degraded" and during["synced"] is False
+    assert during["lag"] is None and during["registry_head"] is None, "the lag is unknown"
 
     system.registry = Service.api(system.registry_env, system.registry_port)
+    back = time.monotonic()
+    eventually(lambda: system.health()["registry_reachable"], seconds=10, what="reconnected")
+    # The follower's backoff is capped at 1 s here (MATCHING_MAX_BACKOFF_SECONDS).
+    assert time.monotonic() - back < 3
     kayes = system.authority("Kayes", "ML", themes=["youth"])
     eventually(lambda: kayes["id"] in _ids(system.suggestions(lille)), seconds=15, what="catch-up")
     health = system.health()
     assert health["registry_reachable"] and health["lag"] == 0 and health["nodes"] == 3
+    assert health["status"] == "ok" and health["synced"] is True
 
 
 def test_the_graph_exports_as_json_and_graphml(system: System):

@@ -14,6 +14,7 @@ from services.matching.schemas import Adoption, FederationList, FederationRead
 from shared.access import Scope
 from shared.errors import Forbidden, NotFound, Problem, problem_responses
 from shared.themes import get_theme
+from shared.vocabulary import CountryCode, ThemeCode
 
 router = APIRouter(prefix="/v1/federations", tags=["federations"])
 
@@ -28,8 +29,8 @@ class RegistryError(Problem):
 def list_federations(
     holder: HolderDep,
     session: SessionDep,
-    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    theme: str | None = None,
+    country: Annotated[CountryCode | None, Query(description="ISO alpha-2.")] = None,
+    theme: Annotated[ThemeCode | None, Query(description="A theme of the vocabulary.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Proposals that include it.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> FederationList:
@@ -39,7 +40,7 @@ def list_federations(
         graph = holder.graph
         found = federations.proposals(
             graph,
-            country=country.upper() if country else None,
+            country=country,
             theme=theme,
             actor=known_actor(graph, actor) if actor else None,
             dismissed=dismissed,

@@ -14,10 +14,12 @@ from services.matching.schemas import (
     HotspotSummary,
 )
 from shared.errors import problem_responses
+from shared.vocabulary import CountryCode, ThemeCode
 
 router = APIRouter(tags=["overlaps"])
 
-Country = Annotated[str | None, Query(min_length=2, max_length=2, description="ISO alpha-2.")]
+Country = Annotated[CountryCode | None, Query(description="ISO alpha-2.")]
+Theme = Annotated[ThemeCode | None, Query(description="A theme of GET /v1/themes (registry).")]
 
 
 @router.get("/v1/overlaps", response_model=HotspotList, responses=problem_responses(404, 422, 503))
@@ -25,7 +27,7 @@ def list_overlaps(
     holder: HolderDep,
     country: Country = None,
     target: Annotated[uuid.UUID | None, Query(description="Target local authority.")] = None,
-    theme: str | None = None,
+    theme: Theme = None,
     min_actors: Annotated[int, Query(ge=2, le=100)] = 2,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> HotspotList:
@@ -36,7 +38,7 @@ def list_overlaps(
         target_key = known_actor(graph, target) if target else None
         spots = overlaps.hotspots(
             graph,
-            country=country.upper() if country else None,
+            country=country,
             target=target_key,
             theme=theme,
             min_actors=min_actors,
@@ -57,7 +59,7 @@ def coordination_metrics(holder: HolderDep, country: Country = None) -> Coordina
     national or regional body can follow coordination over time."""
     with holder.lock:
         graph = holder.graph
-        spots = overlaps.hotspots(graph, country=country.upper() if country else None)
+        spots = overlaps.hotspots(graph, country=country)
         return CoordinationMetrics(
             total_competition_index=round(sum(spot.index for spot in spots), 4),
             hotspots=len(spots),

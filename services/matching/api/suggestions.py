@@ -17,7 +17,8 @@ from services.matching.schemas import (
 )
 from shared.access import Scope
 from shared.db import commit
-from shared.errors import Forbidden, problem_responses
+from shared.errors import Forbidden, InvalidInput, problem_responses
+from shared.vocabulary import ActorKind, CountryCode, ThemeCode
 
 router = APIRouter(prefix="/v1/actors", tags=["suggestions"])
 
@@ -31,10 +32,10 @@ def suggestions(
     actor_id: uuid.UUID,
     holder: HolderDep,
     session: SessionDep,
-    kind: Annotated[str | None, Query(description="Only candidates of this kind.")] = None,
-    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    kind: Annotated[ActorKind | None, Query(description="Only candidates of this kind.")] = None,
+    country: Annotated[CountryCode | None, Query(description="ISO alpha-2.")] = None,
     theme: Annotated[
-        str | None, Query(description="Only candidates working on this theme.")
+        ThemeCode | None, Query(description="Only candidates working on this theme.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SuggestionList:
@@ -50,7 +51,7 @@ def suggestions(
             source,
             limit=limit,
             kind=kind,
-            country=country.upper() if country else None,
+            country=country,
             theme=theme,
             exclude=dismissed,
         )
@@ -90,6 +91,10 @@ def feedback(
 ) -> FeedbackRead:
     """Accept or dismiss a suggestion; a dismissed candidate leaves this actor's suggestions.
     A key bound to an actor speaks for that actor's suggestions only."""
+    if candidate_id == actor_id:
+        raise InvalidInput.on(
+            "candidate_id", "an actor cannot give feedback on itself as a candidate", "path"
+        )
     if caller.actor_id is not None and caller.actor_id != actor_id and not caller.is_admin:
         raise Forbidden(f"This key speaks for actor {caller.actor_id}, not for {actor_id}.")
     with holder.lock:
