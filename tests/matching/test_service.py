@@ -1,10 +1,14 @@
 """Both services as real processes on 127.0.0.1: the matching graph follows the registry."""
 
 import time
+import uuid
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
+from services.registry.models import Event
+from shared.db import make_engine
 from tests.conftest import assert_problem, bearer
 from tests.matching.conftest import System, eventually
 from tests.processes import Service
@@ -142,3 +146,29 @@ def test_the_graph_exports_as_json_and_graphml(system: System):
     graphml = httpx.get(f"{system.matching_url}/v1/graph", params={"format": "graphml"}, timeout=5)
     assert graphml.headers["content-type"].startswith("application/graphml+xml")
     assert "<graphml" in graphml.text and "Dakar" in graphml.text
+
+
+def test_a_malformed_event_in_the_feed_is_skipped_and_shown_in_health(system: System):
+    lille = system.authority("Lille", themes=["youth"])
+    eventually(lambda: system.health()["nodes"] == 1, what="Lille in the graph")
+    engine = make_engine(system.registry_env["DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            bad = Event(
+                type="actor.updated",
+                resource_type="actor",
+                resource_id=uuid.UUID(lille["id"]),
+                resource_version=2,
+                data={"id": lille["id"], "version": 2, "name": None},
+            )
+            session.add(bad)
+            session.commit()
+            bad_sequence = bad.sequence
+    finally:
+        engine.dispose()
+    dakar = system.authority("Dakar", "SN", themes=["youth"])
+    eventually(lambda: dakar["id"] in _ids(system.suggestions(lille)), what="the next event")
+    health = system.health()
+    assert health["skipped_events"] == 1 and health["last_skipped_sequence"] == bad_sequence
+    assert "malformed event" in health["last_skipped_reason"]
+    assert health["status"] == "ok" and health["lag"] == 0
