@@ -114,7 +114,10 @@ def authenticate(session: Session, authorization: str) -> Principal:
             )
             # A write keeps the stamp's row lock until it commits; another request skips the
             # stamp rather than wait for it (PostgreSQL; SQLite has one writer at a time).
-            .with_for_update(skip_locked=True)
+            # NO KEY UPDATE: the other writers' audit rows check their foreign key to this row
+            # with a KEY SHARE lock, which a plain FOR UPDATE would block (a deadlock, since
+            # they hold the feed lock the stamping request waits for).
+            .with_for_update(skip_locked=True, key_share=True)
             .scalar_subquery()
         )
         session.execute(
