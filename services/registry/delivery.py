@@ -8,10 +8,10 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from services.registry.netguard import UnsafeUrl, check_webhook_url
+from services.registry.netguard import GuardedTransport, Resolver, UnsafeUrl, check_url_form
 from shared.webhooks import webhook_headers
 
-__all__ = ["Outcome", "next_delay", "send"]
+__all__ = ["Outcome", "delivery_client", "next_delay", "send"]
 
 _EXCERPT = 500
 
@@ -48,6 +48,18 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def delivery_client(
+    timeout_seconds: float, allowed_hosts: frozenset[str], resolver: Resolver | None = None
+) -> httpx.Client:
+    """A client whose connections go only to addresses that passed the SSRF check."""
+    return httpx.Client(
+        transport=GuardedTransport(allowed_hosts, resolver),
+        timeout=httpx.Timeout(timeout_seconds),
+        follow_redirects=False,
+        headers={"user-agent": "passerelles"},
+    )
+
+
 def send(
     client: httpx.Client,
     url: str,
@@ -56,19 +68,24 @@ def send(
     body: bytes,
     allowed_hosts: frozenset[str],
 ) -> Outcome:
-    """POST one signed message; never raises, every failure is an Outcome with an error."""
+    """POST one signed message; never raises, every failure is an Outcome with an error.
+
+    `client` comes from `delivery_client`: its transport checks the addresses it connects to.
+    """
     started = time.monotonic()
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        check_webhook_url(url, allowed_hosts)
+        check_url_form(url, allowed_hosts)
     except UnsafeUrl as error:
         return Outcome(status_code=None, duration_ms=elapsed(), error=f"refused: {error}")
     headers = webhook_headers(secrets_in_use, msg_id, int(time.time()), body)
     try:
         response = client.post(url, content=body, headers=headers)
+    except UnsafeUrl as error:
+        return Outcome(status_code=None, duration_ms=elapsed(), error=f"refused: {error}")
     except httpx.HTTPError as error:
         return Outcome(
             status_code=None, duration_ms=elapsed(), error=f"{type(error).__name__}: {error}"[:1000]

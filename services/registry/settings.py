@@ -45,6 +45,12 @@ class RegistrySettings(ServiceSettings):
     )
     webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Dispatcher idle wait.")
     webhook_concurrency: int = Field(default=8, ge=1, description="Parallel deliveries.")
+    webhook_endpoint_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Deliveries in flight to one endpoint, across every dispatcher: a hanging "
+        "receiver holds no more slots than this.",
+    )
     duplicate_name_threshold: float = Field(
         default=92.0,
         ge=0,

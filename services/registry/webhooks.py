@@ -3,15 +3,13 @@
 import uuid
 from datetime import timedelta
 
-import httpx
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry import audit
 from services.registry.audit import acting
-from services.registry.delivery import Outcome, send
-from services.registry.dispatcher import signing_secrets
+from services.registry.delivery import Outcome, delivery_client, send
+from services.registry.dispatcher import cancel_pending, signing_secrets
 from services.registry.models import Event, WebhookDelivery, WebhookEndpoint
 from services.registry.netguard import UnsafeUrl, check_webhook_url
 from services.registry.resources import check_if_match, keyset, touch
@@ -109,11 +107,14 @@ def update_endpoint(
     if "event_types" in fields:
         endpoint.event_types = list(dict.fromkeys(data.event_types or []))
     if "enabled" in fields and data.enabled is not None:
-        endpoint.enabled = data.enabled
         if data.enabled:
             endpoint.disabled_reason, endpoint.failing_since = None, None
-        else:
+        elif endpoint.enabled:
             endpoint.disabled_reason = "disabled by its owner"
+            # Nothing more reaches it, not even deliveries a dispatcher has already claimed:
+            # the dispatcher checks the delivery is still pending right before sending.
+            cancel_pending(session, endpoint.id)
+        endpoint.enabled = data.enabled
     touch(endpoint)
     audit.record(session, "webhook.updated", "webhook", endpoint.id)
     session.flush()
@@ -125,11 +126,7 @@ def delete_endpoint(session: Session, endpoint_id: uuid.UUID) -> None:
     endpoint = get_endpoint(session, endpoint_id, lock=True)
     endpoint.deleted_at = utcnow()
     endpoint.enabled = False
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
-        .values(status="cancelled", completed_at=utcnow(), next_attempt_at=None)
-    )
+    cancel_pending(session, endpoint.id)
     audit.record(session, "webhook.deleted", "webhook", endpoint.id)
     session.flush()
 
@@ -161,9 +158,7 @@ def send_test(session: Session, endpoint_id: uuid.UUID, settings: RegistrySettin
         resource=ResourceRef(type="webhook", id=endpoint.id, version=endpoint.version),
         data={"message": "Test delivery from the Passerelles registry."},
     )
-    with httpx.Client(
-        timeout=httpx.Timeout(settings.webhook_timeout_seconds), follow_redirects=False
-    ) as client:
+    with delivery_client(settings.webhook_timeout_seconds, settings.allowed_hosts) as client:
         return send(
             client,
             endpoint.url,
