@@ -1,11 +1,13 @@
 """A partner platform's webhook receiver on 127.0.0.1, verifying with `standardwebhooks`.
 
-It answers as told (`status`), so tests can make it fail, ask for a retry later or go away,
-and it keeps every request with whether its signature verified.
+It answers as told (`status`), so tests can make it fail, ask for a retry later, go away or
+hang (`hang_seconds`, until `release`), and it keeps every request with whether its signature
+verified and when it arrived, and counts every TCP connection, even one that sent nothing.
 """
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +22,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     verified: bool
+    # time.time() when the request was read, to measure how late it came.
+    arrived_at: float = 0.0
 
     @property
     def msg_id(self) -> str:
@@ -37,10 +41,19 @@ class Receiver:
     extra_headers: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    hang_seconds: float = 0.0
+    connections: int = 0
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+
+    def release(self) -> None:
+        """Answer every hanging request now, and no longer hang."""
+        self._released.set()
 
     @property
     def url(self) -> str:
@@ -60,14 +73,27 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                with receiver._lock:
+                    receiver.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 verified = receiver.verify(body, headers)
                 with receiver._lock:
-                    receiver.received.append(Received(headers, body, verified))
+                    receiver.received.append(Received(headers, body, verified, time.time()))
                     status = receiver.status if verified else 400
                     extra = dict(receiver.extra_headers)
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                try:
+                    if receiver.hang_seconds:
+                        receiver._released.wait(receiver.hang_seconds)
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)
@@ -85,6 +111,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
