@@ -173,8 +173,8 @@ def install_hardening(
 def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
     """Document on each operation what the middleware and dependencies may answer: 401/403 and
     the scopes it needs, 413 for bodies, 429 for rate-limited ones, 503 for a database outage,
-    and the largest `limit` of its pages. Call before `install_problem_handlers`, which then gives these responses
-    their problem+json shape."""
+    and the largest `limit` of its pages. Call before `install_problem_handlers`, which then
+    gives these responses their problem+json shape."""
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -112,7 +112,8 @@ def test_the_generated_secret_is_kept_and_shared_by_every_process(tmp_path):
     admin = bearer(issue_key(first_app.state.engine, "admin", Scope.admin))
     for n in range(3):
         body = {"kind": "association", "name": f"Association {n}", "country": "FR"}
-        assert first.post("/v1/actors?not_duplicate=true", json=body, headers=admin).status_code == 201
+        created = first.post("/v1/actors?not_duplicate=true", json=body, headers=admin)
+        assert created.status_code == 201, created.text
     cursor = first_cursor(first, "/v1/actors?limit=1")
     # A second process, or the first one restarted, on the same data folder.
     second, second_app = app_on(database)
@@ -135,7 +136,8 @@ def test_a_configured_secret_signs_for_every_process_that_has_it(tmp_path):
     admin = bearer(issue_key(first_app.state.engine, "admin", Scope.admin))
     for n in range(2):
         body = {"kind": "association", "name": f"Association {n}", "country": "FR"}
-        assert first.post("/v1/actors?not_duplicate=true", json=body, headers=admin).status_code == 201
+        created = first.post("/v1/actors?not_duplicate=true", json=body, headers=admin)
+        assert created.status_code == 201, created.text
     cursor = first_cursor(first, "/v1/actors?limit=1")
     second, second_app = app_on(database, cursor_secret=secret)
     assert second.get("/v1/actors", params={"cursor": cursor}).status_code == 200
