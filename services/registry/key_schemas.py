@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.access import Scope
-from shared.text import NO_NUL
+from shared.text import NO_NUL, VISIBLE
 
 __all__ = ["AuditEntryRead", "AuditPage", "KeyCreate", "KeyCreated", "KeyRead"]
 
@@ -16,6 +16,7 @@ class KeyCreate(BaseModel):
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
+        VISIBLE,
     ] = Field(examples=["Plateforme Kayes–Montreuil"])
     scopes: list[Scope] = Field(min_length=1, examples=[["registry:write"]])
     actor_id: uuid.UUID | None = Field(

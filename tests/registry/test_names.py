@@ -76,3 +76,11 @@ def test_invisible_convention_and_project_titles_are_a_422_on_title(
     created = registry.convention(one, other)
     response = client.patch(f"/v1/conventions/{created['id']}", json={"title": title})
     assert_problem(response, 422, "title")
+
+
+def test_an_invisible_key_name_is_a_422_on_name(client):
+    body = {"name": "\u200b\u3000", "scopes": ["registry:write"]}
+    assert_problem(client.post("/v1/keys", json=body), 422, "name")
+    assert client.post("/v1/keys", json={**body, "name": "\u200bPlateforme"}).json()["name"] == (
+        "Plateforme"
+    )
