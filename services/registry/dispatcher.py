@@ -134,8 +134,6 @@ class Dispatcher:
                     continue
                 attempted += len(claimed)
                 in_flight |= {pool.submit(self.deliver, item, client) for item in claimed}
-                if claimed and len(in_flight) < slots:
-                    continue
                 if in_flight:
                     # A finished delivery frees a slot, and its endpoint's share.
                     in_flight = wait(
@@ -290,11 +288,16 @@ class Dispatcher:
     def _record(self, item: Claimed, outcome: Outcome) -> None:
         now = utcnow()
         with Session(self.engine) as session:
-            # Endpoint before delivery, the order in which the API locks them, so that the two
-            # never wait for each other.
-            endpoint = session.get(WebhookEndpoint, item.endpoint_id, with_for_update=True)
+            endpoint = session.get(WebhookEndpoint, item.endpoint_id)
+            if endpoint is None:
+                return
+            # A success on a healthy endpoint leaves the endpoint row alone, so it waits for no
+            # claim that holds that row. Otherwise the endpoint is locked before the delivery,
+            # the order in which the API locks them, so that the two never wait for each other.
+            if not outcome.succeeded or endpoint.failing_since is not None:
+                session.refresh(endpoint, with_for_update=True)
             delivery = session.get(WebhookDelivery, item.delivery_id, with_for_update=True)
-            if endpoint is None or delivery is None or delivery.status != "pending":
+            if delivery is None or delivery.status != "pending":
                 return
             delivery.attempts += 1
             delivery.lease_until = None
@@ -317,7 +320,8 @@ class Dispatcher:
                     now,
                     None,
                 )
-                endpoint.failing_since = None
+                if endpoint.failing_since is not None:
+                    endpoint.failing_since = None
             else:
                 self._after_failure(session, delivery, endpoint, outcome)
             session.commit()
