@@ -6,6 +6,7 @@ verified and when it arrived, and counts every TCP connection, even one that sen
 """
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     port: int = 0
     hang_seconds: float = 0.0
+    # Serve https with this context (the caller sets its certificate) instead of plain http.
+    tls: ssl.SSLContext | None = None
     connections: int = 0
     in_flight: int = 0
     most_in_flight: int = 0
@@ -57,7 +60,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hooks"
 
     def verify(self, body: bytes, headers: dict[str, str]) -> bool:
         """What a receiver of ours does: any parse error is a failed verification, never a crash."""
@@ -107,6 +111,8 @@ class Receiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

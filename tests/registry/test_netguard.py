@@ -1,12 +1,16 @@
 """SSRF checks: addresses that embed a refused IPv4 address are refused, and a delivery
 connects only to the address that passed the check, whatever the name resolves to later."""
 
+import ssl
+import subprocess
+
+import httpx
 import pytest
 
 from services.registry import netguard
 from services.registry.delivery import delivery_client, send
 from services.registry.dispatcher import Dispatcher
-from services.registry.netguard import UnsafeUrl, refusal
+from services.registry.netguard import GuardedTransport, UnsafeUrl, refusal
 from tests.conftest import assert_problem
 from tests.receiver import Receiver
 
@@ -109,3 +113,34 @@ def test_the_guarded_transport_refuses_before_connecting():
         http.post(f"https://[2002:7f00:1::]:{receiver.port}/hooks")
     receiver.stop()
     assert receiver.connections == 0
+
+
+def test_tls_names_the_host_while_connecting_to_the_resolved_address(tmp_path):
+    """SNI and the certificate check use the URL's name, not the address connected to."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.partner.test"),
+            *("-addext", "subjectAltName=DNS:hooks.partner.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_names: list[str | None] = []
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    server.sni_callback = lambda _sock, name, _ctx: server_names.append(name)
+    receiver = Receiver(tls=server).start()
+    trusting = ssl.create_default_context(cafile=str(cert))
+    transport = GuardedTransport(
+        frozenset({"hooks.partner.test"}),
+        _answers({"hooks.partner.test": "127.0.0.1"}),
+        verify=trusting,
+    )
+    with httpx.Client(transport=transport, timeout=5) as http:
+        response = http.post(f"https://hooks.partner.test:{receiver.port}/hooks", content=b"{}")
+    receiver.stop()
+    assert response.status_code == 400, "reached the receiver, which had no secret to verify"
+    assert server_names == ["hooks.partner.test"]
+    assert receiver.received[0].headers["host"] == f"hooks.partner.test:{receiver.port}"
