@@ -63,7 +63,11 @@ class WebhookUpdate(BaseModel):
     url: Url | None = None
     description: Description | None = None
     event_types: list[EventType] | None = None
-    enabled: bool | None = Field(default=None, description="Re-enable a disabled endpoint.")
+    enabled: bool | None = Field(
+        default=None,
+        description="`false` disables the endpoint and cancels its pending deliveries at once; "
+        "`true` re-enables it (replay to catch up on what it missed).",
+    )
 
 
 class WebhookRead(BaseModel):
