@@ -205,3 +205,29 @@ def test_while_the_registry_is_unreachable_the_lag_is_unknown_and_health_degrade
     assert status["synced"] is False and status["loaded"] is True
     assert status["seconds_since_registry_contact"] >= 0.3
     assert "ConnectError" in status["last_error"]
+
+
+def test_a_malformed_listing_item_is_skipped_and_the_rest_of_the_snapshot_loads():
+    good = str(uuid.uuid4())
+    stamp = "2026-01-01T00:00:00Z"
+    listings = {
+        "actors": [
+            {"id": good, "version": 1, "created_at": stamp, "updated_at": stamp}
+            | {"kind": "association", "name": "Eau Vive", "country": "FR"},
+            {"id": str(uuid.uuid4()), "version": 1, "kind": "alien", "name": "?"},
+        ]
+    }
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/events/head":
+            return httpx.Response(200, json={"head": 5, "purged_through": 0})
+        resource = request.url.path.removeprefix("/v1/")
+        return httpx.Response(200, json={"items": listings.get(resource, []), "next": None})
+
+    with httpx.Client(base_url="http://registry", transport=httpx.MockTransport(registry)) as fake:
+        follower = _follower(fake)
+        follower.step()
+    status = follower.holder.status()
+    assert follower.holder.graph.has_actor(good) and status["nodes"] == 1
+    assert status["skipped_events"] == 1 and status["last_skipped_sequence"] is None
+    assert "kind" in status["last_skipped_reason"] and status["last_applied_sequence"] == 5
