@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, exists, func, or_, update
+from sqlalchemy import ColumnElement, Engine, exists, func, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -63,7 +63,7 @@ def cancel_pending(session: Session, endpoint_id: uuid.UUID) -> None:
     )
 
 
-def _lease_free(now: datetime):  # type: ignore[no-untyped-def]
+def _lease_free(now: datetime) -> ColumnElement[bool]:
     return or_(col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) < now)
 
 
@@ -199,7 +199,12 @@ class Dispatcher:
         return claimed
 
     def _lease(
-        self, session: Session, endpoint: WebhookEndpoint, due: tuple, take: int, now: datetime
+        self,
+        session: Session,
+        endpoint: WebhookEndpoint,
+        due: tuple[ColumnElement[bool], ...],
+        take: int,
+        now: datetime,
     ) -> list[Claimed]:
         rows = session.exec(
             select(WebhookDelivery, Event)
