@@ -12,9 +12,11 @@ from sqlmodel import Session
 from services.matching.follower import GraphHolder
 from services.matching.registry_client import RegistryClient
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, bearer_secret, requirement
-from shared.db import new_session
+from shared.db import begin_write, new_session
 from shared.errors import Problem, Unauthorized
+from shared.idempotency import claim_in_transaction
 from shared.ratelimit import RateLimiter, limit_dependency
+from shared.unit_of_work import connection_turn, is_write
 
 __all__ = [
     "CallerDep",
@@ -35,8 +37,17 @@ class NotReady(Problem):
     title = "Graph not loaded yet"
 
 
-def _session(request: Request) -> Iterator[Session]:
-    yield from new_session(request.app.state.engine)
+def _session(
+    request: Request, _turn: Annotated[None, Depends(connection_turn)]
+) -> Iterator[Session]:
+    """The request's unit of work; a write's Idempotency-Key record is written inside it."""
+    writes = is_write(request)
+    for session in new_session(request.app.state.engine):
+        if writes:
+            begin_write(session)
+            # Feedback creates nothing a retry could read back: a replay needs the response.
+            claim_in_transaction(session, request, lambda _session: None)
+        yield session
 
 
 def ready_holder(request: Request) -> GraphHolder:

@@ -14,6 +14,7 @@ from services.matching.schemas import Adoption, FederationList, FederationRead
 from shared.access import Scope
 from shared.errors import Forbidden, NotFound, Problem, problem_responses
 from shared.themes import get_theme
+from shared.unit_of_work import writes_nothing
 from shared.vocabulary import CountryCode, ThemeCode
 
 router = APIRouter(prefix="/v1/federations", tags=["federations"])
@@ -77,6 +78,7 @@ def read_federation(
     responses=problem_responses(404, 502, 503),
     dependencies=[requires(Scope.write)],
 )
+@writes_nothing  # here: the project is written in the registry, over HTTP
 def adopt(
     proposal_id: uuid.UUID,
     request: Request,

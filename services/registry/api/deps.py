@@ -1,6 +1,6 @@
 """Dependencies shared by the registry's routers."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -15,10 +15,11 @@ from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
-from shared.db import begin_write, connection_slot, new_session, write_turn
+from shared.db import begin_write, new_session
 from shared.errors import Conflict, InvalidInput
 from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
+from shared.unit_of_work import connection_turn, is_write
 
 __all__ = [
     "CallerDep",
@@ -32,40 +33,14 @@ __all__ = [
     "page_size",
     "requires",
     "send_etag",
-    "writes_nothing",
 ]
 
 S = TypeVar("S", bound=BaseModel)
 
 
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
-E = TypeVar("E", bound=Callable[..., Any])
-
-
-def writes_nothing(endpoint: E) -> E:
-    """Mark a POST route that only reads, such as one that calls out: it takes no write lock."""
-    endpoint.__writes_nothing__ = True  # type: ignore[attr-defined]
-    return endpoint
-
-
-def _writes(request: Request) -> bool:
-    endpoint = request.scope.get("endpoint")
-    return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
-
-
-async def _connection_slot(request: Request) -> AsyncIterator[None]:
-    state, engine = request.app.state, request.app.state.engine
-    if not _writes(request):
-        async with connection_slot(state, engine):
-            yield
-        return
-    async with write_turn(state, engine), connection_slot(state, engine):
-        yield
-
-
 def _session(
     request: Request,
-    _slot: Annotated[None, Depends(_connection_slot)],
+    _turn: Annotated[None, Depends(connection_turn)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Iterator[Session]:
     """The request's unit of work, knowing who it acts for (anonymous without a key).
@@ -75,7 +50,7 @@ def _session(
     consistent (`begin_write`); a uniqueness race lost in any statement the route did not map
     itself is a 409, never a 500.
     """
-    writes = _writes(request)
+    writes = is_write(request)
     for session in new_session(request.app.state.engine):
         if writes:
             begin_write(session)

@@ -14,7 +14,6 @@ from services.registry.api.deps import (
     page_of,
     requires,
     send_etag,
-    writes_nothing,
 )
 from services.registry.webhook_schemas import (
     DeliveryRead,
@@ -31,6 +30,7 @@ from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
+from shared.unit_of_work import writes_nothing
 
 router = APIRouter(
     prefix="/v1/webhooks",
