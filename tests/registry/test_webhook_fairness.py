@@ -11,6 +11,8 @@ from services.registry.dispatcher import Dispatcher
 from tests.conftest import Registry, settings_for_tests
 from tests.receiver import Receiver
 
+pytestmark = pytest.mark.slow
+
 # Receivers here hang far longer than any test runs; `release` (or `stop`) lets them answer.
 HANG = 60.0
 

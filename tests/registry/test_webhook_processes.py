@@ -17,6 +17,8 @@ from tests.databases import BACKENDS, POSTGRES_URL, fresh_database
 from tests.processes import Service, free_port
 from tests.receiver import Receiver
 
+pytestmark = pytest.mark.slow
+
 
 def _env(url: str, **extra: str) -> dict[str, str]:
     return {
