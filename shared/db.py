@@ -9,11 +9,8 @@ from typing import Any
 import anyio
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
-
-from shared.errors import Conflict
 
 __all__ = [
     "BIGINT_MAX",
@@ -148,11 +145,6 @@ def begin_write(session: Session) -> None:
 
 
 def commit(session: Session) -> None:
-    """Commit the unit of work; a uniqueness race lost to a concurrent writer becomes a 409."""
-    try:
-        session.commit()
-    except IntegrityError as error:
-        session.rollback()
-        raise Conflict(
-            "The change conflicts with data written at the same time; nothing was saved."
-        ) from error
+    """Commit the unit of work. A uniqueness race lost here becomes the generic 409 in the
+    problem handlers (`shared.errors`), as it does in any other statement."""
+    session.commit()

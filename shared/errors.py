@@ -336,6 +336,13 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, sql.IntegrityError):
+        # A uniqueness race lost to a concurrent writer, in whatever statement it surfaced, in
+        # a route that had no more precise answer for it.
+        conflict = Conflict(
+            "The change conflicts with data written at the same time; nothing was saved."
+        )
+        return _response(request, conflict.status, conflict.to_body(), conflict.headers)
     problem = unavailable(exc)
     if problem is None:
         raise exc

@@ -14,7 +14,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from services.registry.models import Actor, Resource
 from shared.db import utcnow
 from shared.errors import (
-    Conflict,
     FieldError,
     InvalidInput,
     NotFound,
@@ -109,12 +108,10 @@ def flush_or_recheck(session: Session, recheck: Callable[[], None]) -> None:
     """
     try:
         session.flush()
-    except IntegrityError as error:
+    except IntegrityError:
         session.rollback()
         recheck()
-        raise Conflict(
-            "The change conflicts with data written at the same time; nothing was saved."
-        ) from error
+        raise  # no check named it: the generic 409 of the problem handlers
 
 
 def touch(resource: Versioned) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.registry.audit import acting, created_path
@@ -16,7 +15,7 @@ from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
 from shared.db import begin_write, new_session
-from shared.errors import Conflict, InvalidInput
+from shared.errors import InvalidInput
 from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
 from shared.unit_of_work import connection_turn, is_write
@@ -47,8 +46,7 @@ def _session(
 
     It is the request's only connection: the key check, its last-use stamp and the
     Idempotency-Key record all go through it. A write starts by taking what it needs to stay
-    consistent (`begin_write`); a uniqueness race lost in any statement the route did not map
-    itself is a 409, never a 500.
+    consistent (`begin_write`).
     """
     writes = is_write(request)
     for session in new_session(request.app.state.engine):
@@ -60,13 +58,7 @@ def _session(
             claim_in_transaction(session, request, created_path)
         elif session.info.pop("key_stamped", False):
             session.commit()
-        try:
-            yield session
-        except IntegrityError as error:
-            session.rollback()
-            raise Conflict(
-                "The change conflicts with data written at the same time; nothing was saved."
-            ) from error
+        yield session
 
 
 def _settings(request: Request) -> RegistrySettings:
