@@ -10,6 +10,7 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BeforeValidator
 
+from shared.countries import is_country_code
 from shared.themes import is_known_theme
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RelationshipKind",
     "Status",
     "ThemeCode",
+    "label_fr",
 ]
 
 
@@ -79,8 +81,8 @@ def _strip_upper(value: object) -> object:
 
 
 def _country(code: str) -> str:
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code")
+    if not is_country_code(code):
+        raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code (or XK, Kosovo)")
     return code
 
 
@@ -99,3 +101,64 @@ def _theme(code: str) -> str:
 CountryCode = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_country)]
 CurrencyCode = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_currency)]
 ThemeCode = Annotated[str, AfterValidator(_theme)]
+
+
+# French labels shown next to codes in exports and to the people of the field. StrEnum members
+# of different lists compare equal (ActorKind.other == Level.other), so labels go by list.
+_LABELS_FR: dict[type[StrEnum], dict[str, str]] = {
+    ActorKind: {
+        "local_authority": "Collectivité territoriale",
+        "association": "Association de solidarité internationale",
+        "migrant_organisation": "Organisation de solidarité issue des migrations (OSIM)",
+        "resource_centre": "Centre de ressources",
+        "network": "Réseau",
+        "public_body": "Organisme public",
+        "business": "Entreprise",
+        "other": "Autre",
+    },
+    Level: {
+        "municipality": "Commune",
+        "intermunicipality": "Intercommunalité (EPCI)",
+        "department": "Département",
+        "region": "Région",
+        "state": "État",
+        "other": "Autre niveau",
+    },
+    ConventionKind: {
+        "twinning": "Jumelage",
+        "decentralised_cooperation": "Coopération décentralisée",
+        "partnership": "Partenariat",
+        "funding": "Financement",
+        "memorandum": "Protocole d'accord",
+    },
+    PartyRole: {
+        "signatory": "signataire",
+        "lead": "chef de file",
+        "partner": "partenaire",
+        "operator": "opérateur",
+        "funder": "financeur",
+    },
+    Status: {
+        "draft": "Projet (brouillon)",
+        "active": "En cours",
+        "suspended": "Suspendu",
+        "ended": "Terminé",
+    },
+    RelationshipKind: {
+        "member_of": "membre de",
+        "supports": "soutient",
+        "coordinates": "coordonne",
+    },
+}
+
+
+def label_fr(value: StrEnum | None, vocabulary: type[StrEnum] | None = None) -> str:
+    """The French label of a value of one of the closed lists ('' for None).
+
+    >>> label_fr(Level.other), label_fr("twinning", ConventionKind)
+    ('Autre niveau', 'Jumelage')
+    """
+    if value is None:
+        return ""
+    vocabulary = vocabulary or type(value)
+    return _LABELS_FR.get(vocabulary, {}).get(str(value), str(value))

@@ -23,8 +23,8 @@ from datetime import date
 from typing import Any
 
 import networkx as nx
-import pycountry
 
+from shared.countries import country_label
 from shared.events import Event
 from shared.records import (
     ActorRecord,
@@ -221,10 +221,9 @@ class CooperationGraph:
         """A node standing for a country, target of work whose town is not known."""
         key = COUNTRY_PREFIX + code
         if key not in self.g:
-            found = pycountry.countries.get(alpha_2=code)
             self.g.add_node(
                 key,
-                name=found.name if found else code,
+                name=country_label(code, "en"),
                 kind="country",
                 level=None,
                 insee_code=None,

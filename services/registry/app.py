@@ -11,7 +11,10 @@ from services.registry.api import (
     audit,
     conventions,
     events,
+    exports,
     health,
+    iati,
+    imports,
     keys,
     projects,
     relationships,
@@ -93,7 +96,20 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.add_middleware(CursorMiddleware, secret=_cursor_secret(settings))
     document_limits_and_access(app, settings)
     install_problem_handlers(app)
-    routers = (actors, conventions, projects, relationships, themes, events, webhooks, keys, audit)
+    routers = (
+        actors,
+        conventions,
+        projects,
+        relationships,
+        themes,
+        events,
+        imports,
+        exports,
+        iati,
+        webhooks,
+        keys,
+        audit,
+    )
     for module in (*routers, health):
         app.include_router(module.router)
     return app
