@@ -22,8 +22,8 @@ from typing import Literal
 __all__ = [
     "COLUMNS",
     "LIST_SEPARATOR",
-    "ROLE_SEPARATOR",
     "RESOURCES",
+    "ROLE_SEPARATOR",
     "Column",
     "Resource",
     "Shape",
