@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlmodel import Session, col, exists, or_, select
+from sqlmodel import Session, col, exists, func, or_, select
 
+from services.registry.bulk import IDENTIFIERS, bulk_of
 from services.registry.models import (
     Actor,
     ActorIntervention,
@@ -46,7 +47,6 @@ __all__ = [
     "update_actor",
 ]
 
-IDENTIFIERS = ("insee_code", "siren", "rna", "wikidata_qid", "iati_id")
 _SCALARS = (
     "kind",
     "name",
@@ -328,23 +328,34 @@ def _check_territories(session: Session, actor: Actor, errors: list[FieldError])
 
 
 def _refuse_taken_identifiers(session: Session, actor: Actor) -> None:
+    bulk = bulk_of(session)
     for name in IDENTIFIERS:
         value = getattr(actor, name)
         if value is None:
             continue
-        statement = select(Actor).where(
-            getattr(Actor, name) == value, col(Actor.deleted_at).is_(None), Actor.id != actor.id
-        )
+        if bulk is not None:
+            owner = bulk.identifier_owner(name, value, actor.level)
+            if owner is not None and owner != actor.id:
+                _raise_taken(name, value, bulk.actors[owner].name, owner)
+            continue
+        column = getattr(Actor, name)
+        # IATI identifiers are case-insensitive by their standard.
+        same = func.upper(column) == value.upper() if name == "iati_id" else column == value
+        statement = select(Actor).where(same, col(Actor.deleted_at).is_(None), Actor.id != actor.id)
         if name == "insee_code":
             # INSEE reuses codes across levels: région 93 and département 93 are not the same.
             statement = statement.where(Actor.level == actor.level)
         existing = session.exec(statement).first()
         if existing is not None:
-            raise IdentifierTaken(
-                f"{name} {value} already belongs to {existing.name} ({existing.id}).",
-                errors=[FieldError(field=name, reason=f"already used by actor {existing.id}")],
-                existing={"id": str(existing.id), "name": existing.name},
-            )
+            _raise_taken(name, value, existing.name, existing.id)
+
+
+def _raise_taken(name: str, value: str, owner_name: str, owner_id: uuid.UUID) -> None:
+    raise IdentifierTaken(
+        f"{name} {value} already belongs to {owner_name} ({owner_id}).",
+        errors=[FieldError(field=name, reason=f"already used by actor {owner_id}")],
+        existing={"id": str(owner_id), "name": owner_name},
+    )
 
 
 def _refuse_likely_duplicate(session: Session, actor: Actor, threshold: float) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from services.registry import audit
+from services.registry.bulk import bulk_of
 from services.registry.models import (
     Actor,
     ActorRelationship,
@@ -23,7 +24,7 @@ from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, Re
 from shared.events import EventEnvelope, ResourceRef
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
 
-__all__ = ["ContractDrift", "envelope", "record_change", "resource_type_of"]
+__all__ = ["ContractDrift", "envelope", "flush_events", "record_change", "resource_type_of"]
 
 _PUBLIC_SHAPES: dict[type, tuple[str, type[BaseModel], type[Record]]] = {
     Actor: ("actor", ActorRead, ActorRecord),
@@ -63,7 +64,7 @@ def _event_data(resource: Resource) -> dict[str, Any]:
     return record.model_validate(public | tombstone).model_dump(mode="json", exclude_none=False)
 
 
-def record_change(session: Session, resource: Resource, action: str) -> Event:
+def record_change(session: Session, resource: Resource, action: str) -> Event | None:
     """Append the event of `resource` after its change, and one delivery per subscribed endpoint.
 
     On PostgreSQL, sequence numbers are handed out at insert time but become visible at commit,
@@ -71,12 +72,21 @@ def record_change(session: Session, resource: Resource, action: str) -> Event:
     would skip the earlier for ever. A transaction-scoped advisory lock taken before the number
     is drawn makes writers draw and commit in the same order; it is held only from here to the
     commit, which follows at once.
+
+    A bulk unit of work (an import) takes the lock once, at its first change, and adds its
+    events' deliveries once per batch, in `flush_events`; a dry run records no event at all.
     """
+    bulk = bulk_of(session)
+    if bulk is not None and bulk.dry_run:
+        return None
     resource_type = resource_type_of(resource)
     data = _event_data(resource)
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
+    if bulk is None:
+        session.flush()
+    if bulk is None or not bulk.feed_locked:
+        _lock_feed(session)
+        if bulk is not None:
+            bulk.feed_locked = True
     event = Event(
         type=f"{resource_type}.{action}",
         resource_type=resource_type,
@@ -86,17 +96,43 @@ def record_change(session: Session, resource: Resource, action: str) -> Event:
     )
     session.add(event)
     audit.record(session, event.type, resource_type, resource.id)
+    if bulk is not None:
+        bulk.pending_events.append(event)
+        return event
     session.flush()
-    assert event.sequence is not None
-    endpoints = session.exec(
-        select(WebhookEndpoint).where(
-            col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
+    _add_deliveries(session, [event])
+    return event
+
+
+def flush_events(session: Session) -> None:
+    """Write what a bulk unit of work has pending: rows, events, then their deliveries."""
+    session.flush()
+    bulk = bulk_of(session)
+    if bulk is not None and bulk.pending_events:
+        _add_deliveries(session, bulk.pending_events)
+        bulk.pending_events = []
+        session.flush()
+
+
+def _lock_feed(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
+
+
+def _add_deliveries(session: Session, events: list[Event]) -> None:
+    """One delivery per event and subscribed endpoint; the events are flushed (numbered)."""
+    endpoints = list(
+        session.exec(
+            select(WebhookEndpoint).where(
+                col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
+            )
         )
     )
-    for endpoint in endpoints:
-        if endpoint.accepts(event.type):
-            session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=event.sequence))
-    return event
+    for event in events:
+        assert event.sequence is not None
+        for endpoint in endpoints:
+            if endpoint.accepts(event.type):
+                session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=event.sequence))
 
 
 def envelope(event: Event) -> EventEnvelope:

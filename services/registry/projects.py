@@ -4,6 +4,7 @@ import uuid
 
 from sqlmodel import Session, exists, or_, select
 
+from services.registry.bulk import bulk_of
 from services.registry.funded import (
     FundedFilters,
     apply_funded,
@@ -119,16 +120,24 @@ def _check(session: Session, project: Project, sent: list[Party] | None) -> None
     check_parties(session, partners, "partners", errors)
     if any(party.actor_id == project.lead_id for party in partners):
         errors.append(FieldError(field="partners", reason="the lead is not listed among partners"))
-    if project.convention_id is not None:
-        convention = session.get(Convention, project.convention_id)
-        if convention is None or convention.deleted_at is not None:
-            errors.append(
-                FieldError(
-                    field="convention_id", reason=f"no convention with id {project.convention_id}"
-                )
+    if project.convention_id is not None and not _convention_is_live(
+        session, project.convention_id
+    ):
+        errors.append(
+            FieldError(
+                field="convention_id", reason=f"no convention with id {project.convention_id}"
             )
+        )
     check_funded(session, project, errors)
     raise_if_invalid(errors)
+
+
+def _convention_is_live(session: Session, convention_id: uuid.UUID) -> bool:
+    bulk = bulk_of(session)
+    if bulk is not None:
+        return convention_id in bulk.conventions
+    convention = session.get(Convention, convention_id)
+    return convention is not None and convention.deleted_at is None
 
 
 def _taking_part(lead_id: uuid.UUID, partners: list[Party]) -> set[uuid.UUID]:

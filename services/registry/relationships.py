@@ -4,6 +4,7 @@ import uuid
 
 from sqlmodel import Session, col, or_, select
 
+from services.registry.bulk import bulk_of
 from services.registry.models import ActorRelationship
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
@@ -135,19 +136,24 @@ def _check(session: Session, relationship: ActorRelationship) -> None:
 
 
 def _refuse_existing(session: Session, relationship: ActorRelationship) -> None:
-    existing = session.exec(
-        select(ActorRelationship).where(
-            ActorRelationship.kind == relationship.kind,
-            ActorRelationship.subject_id == relationship.subject_id,
-            ActorRelationship.object_id == relationship.object_id,
-            col(ActorRelationship.deleted_at).is_(None),
-            ActorRelationship.id != relationship.id,
-        )
-    ).first()
-    if existing is not None:
+    bulk = bulk_of(session)
+    existing_id: uuid.UUID | None
+    if bulk is not None:
+        key = (relationship.kind, relationship.subject_id, relationship.object_id)
+        existing_id = bulk.relationships.get(key)
+    else:
+        existing_id = session.exec(
+            select(ActorRelationship.id).where(
+                ActorRelationship.kind == relationship.kind,
+                ActorRelationship.subject_id == relationship.subject_id,
+                ActorRelationship.object_id == relationship.object_id,
+                col(ActorRelationship.deleted_at).is_(None),
+            )
+        ).first()
+    if existing_id is not None and existing_id != relationship.id:
         raise Conflict(
-            f"This {relationship.kind} tie already exists ({existing.id}).",
-            existing={"id": str(existing.id)},
+            f"This {relationship.kind} tie already exists ({existing_id}).",
+            existing={"id": str(existing_id)},
         )
 
 

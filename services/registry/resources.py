@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.registry.bulk import KnownActor, bulk_of
 from services.registry.models import Actor, Resource
 from shared.db import utcnow
 from shared.errors import (
@@ -105,7 +106,10 @@ def flush_or_recheck(session: Session, recheck: Callable[[], None]) -> None:
 
     On PostgreSQL two writers can both pass a uniqueness check before either commits; the
     index then stops the second at flush, after the check that would have named the winner.
+    A bulk unit of work flushes once per batch instead (its index already ran the check).
     """
+    if bulk_of(session) is not None:
+        return
     try:
         session.flush()
     except IntegrityError:
@@ -138,15 +142,20 @@ def sync_links(
 
 def live_actors(
     session: Session, ids: Iterable[uuid.UUID], field: str, errors: list[FieldError]
-) -> dict[uuid.UUID, Actor]:
+) -> dict[uuid.UUID, Actor | KnownActor]:
     """The live actors among `ids`; each missing or deleted one adds an error on `field.N`."""
     ids = list(ids)
-    found = {
-        actor.id: actor
-        for actor in session.exec(
-            select(Actor).where(col(Actor.id).in_(ids), col(Actor.deleted_at).is_(None))
-        )
-    }
+    bulk = bulk_of(session)
+    found: dict[uuid.UUID, Actor | KnownActor]
+    if bulk is not None:
+        found = {i: bulk.actors[i] for i in ids if i in bulk.actors}
+    else:
+        found = {
+            actor.id: actor
+            for actor in session.exec(
+                select(Actor).where(col(Actor.id).in_(ids), col(Actor.deleted_at).is_(None))
+            )
+        }
     for index, actor_id in enumerate(ids):
         if actor_id not in found:
             errors.append(
