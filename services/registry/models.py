@@ -38,6 +38,7 @@ __all__ = [
     "Project",
     "ProjectPartner",
     "ProjectTheme",
+    "SourceRef",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
@@ -273,6 +274,19 @@ class Event(SQLModel, table=True):
     resource_id: uuid.UUID = Field(index=True)
     resource_version: int
     data: dict[str, Any] = Field(sa_type=JSON)
+
+
+class SourceRef(SQLModel, table=True):
+    """A record's id in a file it was imported from, so the file's rows and later files of the
+    same source can refer to it, and a re-import finds it again."""
+
+    __tablename__: ClassVar[str] = "source_ref"  # type: ignore[misc]
+
+    source: str = Field(primary_key=True, max_length=100)
+    resource_type: str = Field(primary_key=True, max_length=32)
+    ref: str = Field(primary_key=True, max_length=200)
+    resource_id: uuid.UUID = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class FeedState(SQLModel, table=True):
