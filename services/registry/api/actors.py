@@ -16,13 +16,13 @@ from services.registry.api.deps import (
     requires,
     send_etag,
 )
+from services.registry.api.filters import ActorQuery
 from services.registry.models import Actor
 from services.registry.resources import get_live
 from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
-from services.registry.vocabulary import ActorKind, CountryCode, Level, ThemeCode
 from shared.access import Principal, Scope
 from shared.db import commit
-from shared.errors import InvalidInput, problem_responses
+from shared.errors import problem_responses
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
@@ -36,55 +36,11 @@ def _detail(actor: Actor, caller: Principal) -> ActorDetail:
     return detail
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
-    if value is None:
-        return None
-    reason = "west,south,east,north in decimal degrees, e.g. -5.2,41.3,9.6,51.1"
-    try:
-        west, south, east, north = (float(part) for part in value.split(","))
-    except ValueError as error:
-        raise InvalidInput.on("bbox", reason, location="query") from error
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise InvalidInput.on("bbox", reason, location="query")
-    return west, south, east, north
-
-
 @router.get("", response_model=Page[ActorRead], responses=problem_responses(422))
 def list_actors(
-    request: Request,
-    session: SessionDep,
-    page: PageQuery,
-    kind: Annotated[list[ActorKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    level: Annotated[list[Level], Query()] = [],  # noqa: B006
-    country: Annotated[list[CountryCode], Query()] = [],  # noqa: B006
-    intervention_country: Annotated[
-        list[CountryCode], Query(description="Works in this country (ISO alpha-2).")
-    ] = [],  # noqa: B006
-    theme: Annotated[list[ThemeCode], Query(description="Has any of these themes.")] = [],  # noqa: B006
-    based_in_id: uuid.UUID | None = None,
-    origin_id: Annotated[
-        uuid.UUID | None,
-        Query(description="Migrant organisations originating from this territory."),
-    ] = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Words of the name, any case or accents.")
-    ] = None,
-    bbox: Annotated[
-        str | None, Query(description="west,south,east,north: actors located inside this box.")
-    ] = None,
+    request: Request, session: SessionDep, page: PageQuery, filters: ActorQuery
 ) -> Page[ActorRead]:
     """List live actors for a directory or a map; repeat a filter to allow several values."""
-    filters = actors.ActorFilters(
-        kind=kind,
-        level=level,
-        country=country,
-        intervention_country=intervention_country,
-        theme=theme,
-        based_in_id=based_in_id,
-        origin_id=origin_id,
-        q=q,
-        bbox=_bbox(bbox),
-    )
     rows, next_cursor = actors.list_actors(session, filters, cursor=page.cursor, limit=page.limit)
     return page_of(request, ActorRead, rows, next_cursor)
 

@@ -1,17 +1,15 @@
 """/v1/conventions: twinnings, decentralised cooperation agreements, partnerships, funding."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from services.registry import conventions
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
-from services.registry.api.filters import FundedQuery
+from services.registry.api.filters import ConventionQuery
 from services.registry.models import Convention
 from services.registry.resources import get_live
 from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
-from services.registry.vocabulary import ConventionKind
 from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
@@ -25,12 +23,11 @@ def list_conventions(
     request: Request,
     session: SessionDep,
     page: PageQuery,
-    filters: FundedQuery,
-    kind: Annotated[list[ConventionKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    filters: ConventionQuery,
 ) -> Page[ConventionRead]:
     """List live conventions. `?actor=A&actor=B` answers "where do A and B work together?"."""
     rows, next_cursor = conventions.list_conventions(
-        session, filters, kind, cursor=page.cursor, limit=page.limit
+        session, filters.funded, filters.kinds, cursor=page.cursor, limit=page.limit
     )
     return page_of(request, ConventionRead, rows, next_cursor)
 

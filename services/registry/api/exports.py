@@ -1,5 +1,162 @@
-"""/v1/exports: spreadsheets (CSV) and maps (GeoJSON)."""
+"""/v1/exports: spreadsheets (CSV) and maps (GeoJSON) of the registry, open data like the
+listings, with the same filters, streamed page by page.
+
+The stream reads through the request's own session. FastAPI 0.165 exits `yield` dependencies
+of the default ("request") scope only after the response is sent (`routing.request_response`
+awaits the response inside the request's exit stack), so the session, and the connection slot
+that `connection_turn` holds for it, stay open until the last chunk is written: an export uses
+the request's one pooled connection, counted by the slot mechanism, and never a second one.
+On PostgreSQL the pages are read in one READ COMMITTED transaction, each seeing what was
+committed when it was read; keyset pages list no record twice (a record created meanwhile comes
+last, or not at all).
+
+Starlette runs the (synchronous) chunk iterator in a worker thread one chunk at a time, and a
+chunk is a page, so the threads are not held between pages. Everything that can refuse the
+request (the filters, a key) is checked before the first byte is sent; a failure after it (the
+database gone mid-way) can only cut the response short, which a client sees as a chunked body
+that never ends properly.
+"""
+
+from typing import Any
 
 from fastapi import APIRouter
+from sqlmodel import Session
+from starlette.responses import StreamingResponse
+
+from services.registry import actors, conventions, projects, relationships
+from services.registry.actors import ActorFilters
+from services.registry.api.deps import SessionDep
+from services.registry.api.filters import (
+    ActorQuery,
+    ConventionFilters,
+    ConventionQuery,
+    ProjectFilters,
+    ProjectQuery,
+    RelationshipQuery,
+)
+from services.registry.columns import Resource
+from services.registry.exports.geo import feature_collection, map_features
+from services.registry.exports.geojson_schema import MapFeatureCollection
+from services.registry.exports.pages import Fetch, actor_names, pages
+from services.registry.exports.tabular import csv_chunks
+from services.registry.funded import FundedFilters
+from services.registry.models import Actor, Convention, Project
+from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
+
+
+class CsvResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
+class GeoJsonResponse(StreamingResponse):
+    media_type = "application/geo+json"
+
+
+_CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(422),
+    200: {
+        "description": "UTF-8 with a byte order mark, one row per record: the columns the "
+        "import reads (registry ids for references, `;` between values, `id=role` for "
+        "parties) with French labels and names beside them."
+    },
+}
+
+
+def _actor_pages(session: Session, filters: ActorFilters) -> Fetch[Actor]:
+    return lambda cursor, limit: actors.list_actors(session, filters, cursor=cursor, limit=limit)
+
+
+def _convention_pages(session: Session, filters: ConventionFilters) -> Fetch[Convention]:
+    return lambda cursor, limit: conventions.list_conventions(
+        session, filters.funded, filters.kinds, cursor=cursor, limit=limit
+    )
+
+
+def _project_pages(session: Session, filters: ProjectFilters) -> Fetch[Project]:
+    return lambda cursor, limit: projects.list_projects(
+        session, filters.funded, filters.convention_id, filters.lead_id, cursor=cursor, limit=limit
+    )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def _csv(resource: Resource, session: Session, fetch: Fetch[Any]) -> CsvResponse:
+    chunks = csv_chunks(resource, pages(fetch), lambda ids: actor_names(session, ids))
+    return CsvResponse(chunks, headers=_attachment(f"{resource}s.csv"))
+
+
+@router.get("/actors.csv", response_class=CsvResponse, responses=_CSV_RESPONSES)
+def export_actors(session: SessionDep, filters: ActorQuery) -> CsvResponse:
+    """The actors of `GET /v1/actors`, with the same filters, as a spreadsheet."""
+    return _csv("actor", session, _actor_pages(session, filters))
+
+
+@router.get("/conventions.csv", response_class=CsvResponse, responses=_CSV_RESPONSES)
+def export_conventions(session: SessionDep, filters: ConventionQuery) -> CsvResponse:
+    """The conventions of `GET /v1/conventions`, with the same filters, as a spreadsheet."""
+    return _csv("convention", session, _convention_pages(session, filters))
+
+
+@router.get("/projects.csv", response_class=CsvResponse, responses=_CSV_RESPONSES)
+def export_projects(session: SessionDep, filters: ProjectQuery) -> CsvResponse:
+    """The projects of `GET /v1/projects`, with the same filters, as a spreadsheet."""
+    return _csv("project", session, _project_pages(session, filters))
+
+
+@router.get("/relationships.csv", response_class=CsvResponse, responses=_CSV_RESPONSES)
+def export_relationships(session: SessionDep, filters: RelationshipQuery) -> CsvResponse:
+    """The relationships of `GET /v1/relationships`, with the same filters, as a spreadsheet."""
+    return _csv(
+        "relationship",
+        session,
+        lambda cursor, limit: relationships.list_relationships(
+            session,
+            kinds=filters.kinds,
+            subject_id=filters.subject_id,
+            object_id=filters.object_id,
+            actor_id=filters.actor_id,
+            cursor=cursor,
+            limit=limit,
+        ),
+    )
+
+
+@router.get(
+    "/map.geojson",
+    response_class=GeoJsonResponse,
+    responses={
+        **problem_responses(422),
+        200: {
+            "model": MapFeatureCollection,
+            # FastAPI documents the body of a response class that is not JSONResponse as a
+            # string; a GeoJSON document is a JSON object.
+            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+            "description": "An RFC 7946 FeatureCollection, coordinates [longitude, latitude].",
+        },
+    },
+)
+def export_map(session: SessionDep, filters: ActorQuery) -> GeoJsonResponse:
+    """The actors of `GET /v1/actors` that have coordinates, with the same filters, as Points,
+    and the conventions and projects among them as LineStrings.
+
+    A convention is drawn as one line per pair of its parties, a project as a star from its
+    lead to each partner; a line is kept when both its ends are on the map. Points carry the
+    actor's id, name, kind, level, country and themes (with French labels); lines carry the
+    convention's or project's id, `type` (`convention` or `project`), kind, title, themes,
+    status and period, and the ids of the actors at their ends (`from`, `to`).
+    """
+    every_tie = FundedFilters()
+    features = map_features(
+        pages(_actor_pages(session, filters)),
+        pages(_convention_pages(session, ConventionFilters(funded=every_tie, kinds=[]))),
+        pages(
+            _project_pages(
+                session, ProjectFilters(funded=every_tie, convention_id=None, lead_id=None)
+            )
+        ),
+    )
+    return GeoJsonResponse(feature_collection(features), headers=_attachment("map.geojson"))

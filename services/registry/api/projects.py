@@ -1,13 +1,12 @@
 """/v1/projects: concrete actions led by one actor with partners."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from services.registry import projects
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
-from services.registry.api.filters import FundedQuery
+from services.registry.api.filters import ProjectQuery
 from services.registry.models import Project
 from services.registry.resources import get_live
 from services.registry.schemas import ProjectCreate, ProjectRead, ProjectUpdate
@@ -24,13 +23,16 @@ def list_projects(
     request: Request,
     session: SessionDep,
     page: PageQuery,
-    filters: FundedQuery,
-    convention_id: Annotated[uuid.UUID | None, Query(description="Under this convention.")] = None,
-    lead_id: Annotated[uuid.UUID | None, Query(description="Led by this actor.")] = None,
+    filters: ProjectQuery,
 ) -> Page[ProjectRead]:
     """List live projects. `?actor=A&actor=B`: projects in which A and B both take part."""
     rows, next_cursor = projects.list_projects(
-        session, filters, convention_id, lead_id, cursor=page.cursor, limit=page.limit
+        session,
+        filters.funded,
+        filters.convention_id,
+        filters.lead_id,
+        cursor=page.cursor,
+        limit=page.limit,
     )
     return page_of(request, ProjectRead, rows, next_cursor)
 

@@ -1,16 +1,15 @@
 """/v1/relationships: memberships, support and coordination ties between actors."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from services.registry import relationships
 from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
+from services.registry.api.filters import RelationshipQuery
 from services.registry.models import ActorRelationship
 from services.registry.resources import get_live
 from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
-from services.registry.vocabulary import RelationshipKind
 from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
@@ -24,17 +23,14 @@ def list_relationships(
     request: Request,
     session: SessionDep,
     page: PageQuery,
-    kind: Annotated[list[RelationshipKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    subject_id: uuid.UUID | None = None,
-    object_id: uuid.UUID | None = None,
-    actor: Annotated[uuid.UUID | None, Query(description="On either side of the tie.")] = None,
+    filters: RelationshipQuery,
 ) -> Page[RelationshipRead]:
     rows, next_cursor = relationships.list_relationships(
         session,
-        kinds=kind,
-        subject_id=subject_id,
-        object_id=object_id,
-        actor_id=actor,
+        kinds=filters.kinds,
+        subject_id=filters.subject_id,
+        object_id=filters.object_id,
+        actor_id=filters.actor_id,
         cursor=page.cursor,
         limit=page.limit,
     )
