@@ -4,7 +4,7 @@ import json
 from functools import cache
 from importlib.resources import files
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["Theme", "all_themes", "get_theme", "is_known_theme"]
 
@@ -14,6 +14,11 @@ class Theme(BaseModel):
     label_fr: str
     label_en: str
     sdgs: list[int]
+    dac_sectors: list[str] = Field(
+        description="OECD DAC 5-digit purpose codes (IATI Sector codelist), most relevant "
+        "first; the IATI export reports a project's sectors with the first code of each theme.",
+        examples=[["14030", "14020", "14010"]],
+    )
 
 
 @cache

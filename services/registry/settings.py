@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from sqlalchemy.engine import make_url
 
+from services.registry.vocabulary import IatiId
 from shared.settings import ServiceSettings
 
 __all__ = ["RegistrySettings", "get_settings"]
@@ -68,6 +69,24 @@ class RegistrySettings(ServiceSettings):
         default="",
         description="Where the generated cursor secret is kept when CURSOR_SECRET is unset; "
         "empty: `cursor-secret` next to the SQLite database, or in ./data for PostgreSQL.",
+    )
+    # The IATI export reports as one organisation: every activity of a file carries the same
+    # reporting-org, and its identifier prefixes every iati-identifier.
+    iati_reporting_org_ref: IatiId = Field(
+        default="XX-PASSERELLES",
+        description="IATI organisation identifier of who publishes the registry's IATI export "
+        "(the operator of this registry); the default is a placeholder. Set it once, before "
+        "the first publication: it prefixes every activity's iati-identifier, which IATI "
+        "forbids changing.",
+    )
+    iati_reporting_org_name: str = Field(
+        default="Passerelles", min_length=1, description="Its name, in the IATI export."
+    )
+    iati_reporting_org_type: str = Field(
+        default="90",
+        pattern=r"^(10|11|15|21|22|23|24|30|40|60|70|71|72|73|80|90)$",
+        description="Its IATI OrganisationType code, e.g. 22 (national NGO: most resource "
+        "centres and networks), 11 (local government), 90 (other).",
     )
 
     @property

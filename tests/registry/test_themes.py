@@ -33,7 +33,7 @@ def test_the_vocabulary_lists_every_theme_with_labels_and_sdgs(client):
     assert len(codes) == len(set(codes))
     assert set(NAMED_IN_THE_ISSUE) <= set(codes)
     for theme in themes:
-        assert set(theme) == {"code", "label_fr", "label_en", "sdgs"}, theme
+        assert set(theme) == {"code", "label_fr", "label_en", "sdgs", "dac_sectors"}, theme
         assert theme["label_fr"].strip() and theme["label_en"].strip(), theme
         assert theme["sdgs"], theme
         assert all(1 <= sdg <= 17 for sdg in theme["sdgs"]), theme

@@ -10,7 +10,8 @@ router = APIRouter(prefix="/v1/themes", tags=["themes"])
 
 @router.get("", response_model=list[Theme])
 def list_themes() -> list[Theme]:
-    """Every theme with its French and English labels and the SDGs it maps to."""
+    """Every theme with its French and English labels, the SDGs it maps to and its OECD DAC
+    purpose codes (the sectors of the IATI export)."""
     return all_themes()
 
 
