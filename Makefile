@@ -11,7 +11,7 @@ export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
 SERVICE_KEY := data/matching-service.key
 export MATCHING_REGISTRY_KEY_FILE ?= $(SERVICE_KEY)
 
-.PHONY: run run-registry run-matching test install migrate demo lint clean
+.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client
 
 run: demo ## migrate, load the demo data if empty, serve both services (Ctrl-C stops both)
 	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
@@ -55,3 +55,11 @@ lint: install
 
 clean:
 	rm -rf $(VENV) data/passerelles.db* data/matching.db* $(SERVICE_KEY)
+
+# The npm packages of the TypeScript client, reinstalled when its lock file changes.
+TS_CLIENT := clients/typescript
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund
+
+typescript-client: install $(TS_CLIENT)/node_modules/.package-lock.json ## TypeScript types of both APIs (clients/typescript/src/generated), checked with tsc --strict
+	$(PY) $(TS_CLIENT)/generate.py
