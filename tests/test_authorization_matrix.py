@@ -277,6 +277,17 @@ def project_body(w: RegistryWorld, on: str) -> dict[str, Any]:
     }
 
 
+def dated_project(w: RegistryWorld, c: Caller) -> Call:
+    """A project with a start date: the IATI export needs one (an activity has a date)."""
+    body = project_body(w, c.on) | {"starts_on": "2024-01-01"}
+    return Call({"project_id": w.create("/v1/projects", body)["id"]})
+
+
+def iati_file(w: RegistryWorld, c: Caller) -> Call:
+    dated_project(w, c)  # so that the file has an activity whatever ran before
+    return Call()
+
+
 def relationship_body(w: RegistryWorld, on: str) -> dict[str, Any]:
     return {"kind": "supports", "subject_id": w.actors[on], "object_id": w.fresh_actor()}
 
@@ -310,6 +321,12 @@ def no_private_contact_in_listings(
     _w: RegistryWorld, _c: Caller, _call: Call, response, _before
 ) -> None:
     assert all("private_contact" not in item for item in response.json()["items"])
+
+
+def no_private_contact_in_exports(
+    _w: RegistryWorld, _c: Caller, _call: Call, response, _before
+) -> None:
+    assert "Contact A" not in response.text and "A@example.org" not in response.text
 
 
 def private_contact_for_the_entitled(
@@ -463,6 +480,17 @@ REGISTRY_RULES: dict[tuple[str, str], Rule] = {
     ),
     ("DELETE", "/v1/keys/{key_id}"): Rule(ADMIN_ONLY, 204, revoke_key, revoked_key_refused),
     ("GET", "/v1/audit"): Rule(ADMIN_ONLY, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/actors.csv"): Rule(
+        OPEN, 200, lambda w, c: Call(), no_private_contact_in_exports
+    ),
+    ("GET", "/v1/exports/conventions.csv"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/projects.csv"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/relationships.csv"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/map.geojson"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/iati-activities.xml"): Rule(
+        OPEN, 200, iati_file, no_private_contact_in_exports
+    ),
+    ("GET", "/v1/exports/iati-activities/{project_id}.xml"): Rule(OPEN, 200, dated_project),
     ("GET", "/health"): Rule(OPEN, 200, lambda w, c: Call()),
 }
 
