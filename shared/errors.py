@@ -35,6 +35,7 @@ __all__ = [
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
+    "field_errors",
     "install_problem_handlers",
     "problem_response",
     "problem_responses",
@@ -294,6 +295,16 @@ def _reason(error: dict[str, Any]) -> str:
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
     return _response(request, exc.status, exc.to_body(), exc.headers)
+
+
+def field_errors(raw: Sequence[Any], location: str = "body") -> list[FieldError]:
+    """Pydantic's errors of a model validated outside a request, as the API names them."""
+    errors = []
+    for error in raw:
+        loc = [part for part in error.get("loc", ()) if part != "__root__"]
+        field = ".".join(str(part) for part in loc) or location
+        errors.append(FieldError(field=field, reason=_reason(error), location=location))
+    return errors
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

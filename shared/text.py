@@ -5,7 +5,7 @@ import unicodedata
 
 from pydantic import AfterValidator
 
-__all__ = ["NO_NUL", "VISIBLE", "fold", "visible"]
+__all__ = ["NO_NUL", "VISIBLE", "comparable_name", "fold", "visible"]
 
 # A `pattern` for free text clients send: PostgreSQL cannot store NUL (U+0000) in text, so it is
 # refused at the edge with a 422 on the field, on every backend alike, and the schema says so.
@@ -57,3 +57,52 @@ def visible(text: str) -> str:
 
 # Pydantic metadata for a name or title: `Annotated[str, StringConstraints(...), VISIBLE]`.
 VISIBLE = AfterValidator(visible)
+
+
+# How authorities are named in directories: "Ville de Lyon" is Lyon. Longest first, folded.
+_AUTHORITY_PREFIXES = tuple(
+    sorted(
+        (
+            "ville de",
+            "ville d",
+            "commune de",
+            "commune d",
+            "mairie de",
+            "mairie d",
+            "conseil departemental de",
+            "conseil departemental du",
+            "conseil departemental des",
+            "conseil departemental d",
+            "departement de",
+            "departement du",
+            "departement des",
+            "departement d",
+            "conseil regional de",
+            "conseil regional du",
+            "conseil regional d",
+            "region",
+            "city of",
+            "town of",
+            "municipality of",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def comparable_name(name: str) -> str:
+    """A name as duplicate detection compares it: folded, without the usual prefixes of an
+    authority's name, words in order.
+
+    >>> comparable_name("Ville de Lyon") == comparable_name("Lyon")
+    True
+    >>> comparable_name("Conseil départemental de l'Isère")
+    'isere l'
+    """
+    folded = fold(name)
+    for prefix in _AUTHORITY_PREFIXES:
+        if folded.startswith(prefix + " "):
+            folded = folded[len(prefix) + 1 :]
+            break
+    return " ".join(sorted(folded.split()))

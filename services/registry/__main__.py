@@ -1,4 +1,4 @@
-"""Command line of the registry: `passerelles migrate|load-demo|serve|worker|keys …`
+"""Command line of the registry: `passerelles migrate|load-demo|import|serve|worker|keys …`
 (also `python -m services.registry …`)."""
 
 import argparse
@@ -16,9 +16,11 @@ from sqlmodel import Session
 from services.registry import keys
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
+from services.registry.imports import ImportFileError, ImportOptions, read_rows, run_import
+from services.registry.imports.console import import_progress, print_report
 from services.registry.settings import get_settings
 from shared.access import SCOPE_HELP, SYSTEM, Scope
-from shared.db import make_engine, new_session
+from shared.db import begin_write, make_engine, new_session
 from shared.errors import Problem
 from shared.migrate import upgrade
 
@@ -117,6 +119,33 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        content = path.read_bytes()
+        rows = read_rows(content, format=args.format or _format_of(path), resource=args.resource)
+    except (OSError, ImportFileError) as error:
+        print(f"cannot import {path}: {error}", file=sys.stderr)
+        return 2
+    options = ImportOptions(
+        source=args.source,
+        apply=args.apply,
+        batch_size=args.batch_size,
+        duplicate_threshold=get_settings().duplicate_name_threshold,
+    )
+    with _operator_session() as session, import_progress(len(rows), args.apply) as progress:
+        begin_write(session)
+        report = run_import(session, rows, options, progress=progress)
+    if args.report is not None:
+        args.report.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    print_report(report, args.report)
+    return 0 if report.summary.stopped is None else 1
+
+
+def _format_of(path: Path) -> str:
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+
+
 def _serve(args: argparse.Namespace) -> int:
     uvicorn.run("services.registry.app:create_app", factory=True, host=args.host, port=args.port)
     return 0
@@ -166,6 +195,33 @@ def _add_keys_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     revoke.set_defaults(run=_keys_revoke)
 
 
+def _add_import_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    command = commands.add_parser(
+        "import",
+        help="import a CSV or JSON Lines file (dry run unless --apply)",
+        description="Check every row of FILE against the registry's rules and report what each "
+        "would do (create, update, unchanged, refused); --apply writes them, in batches. See "
+        "docs/import.md for the columns.",
+    )
+    command.add_argument("file", type=Path)
+    command.add_argument("--apply", action="store_true", help="write the rows (default: dry run)")
+    command.add_argument(
+        "--source",
+        default="default",
+        help="name of where the data comes from; the file's own ids are kept under it, so that "
+        "later files of the same source can refer to them (default: %(default)s)",
+    )
+    command.add_argument(
+        "--resource",
+        choices=["actor", "convention", "project", "relationship"],
+        help="the file's resource, when it has no `resource` column and its header does not say",
+    )
+    command.add_argument("--format", choices=["csv", "jsonl"], help="default: by the extension")
+    command.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    command.add_argument("--report", type=Path, help="write the whole report here, as JSON")
+    command.set_defaults(run=_import)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="passerelles")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         run=_worker
     )
     _add_keys_commands(commands)
+    _add_import_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -37,13 +37,14 @@ from services.registry.resources import (
 from services.registry.schemas import ActorBase, ActorCreate, ActorUpdate
 from services.registry.vocabulary import ActorKind, Level, Status
 from shared.errors import Conflict, FieldError
-from shared.text import fold
+from shared.text import comparable_name, fold
 
 __all__ = [
     "ActorFilters",
     "create_actor",
     "delete_actor",
     "list_actors",
+    "similar_names",
     "update_actor",
 ]
 
@@ -358,6 +359,24 @@ def _raise_taken(name: str, value: str, owner_name: str, owner_id: uuid.UUID) ->
     )
 
 
+def similar_names(name: str, names: dict[uuid.UUID, str], threshold: float) -> list[dict[str, Any]]:
+    """The five names most like `name` scoring at least `threshold` (0–100), best first.
+
+    Names are compared without the usual prefixes of an authority ("Ville de Lyon" is Lyon),
+    folded, words in order (rapidfuzz's token-sort ratio).
+    """
+    matches = process.extract(
+        comparable_name(name),
+        {key: comparable_name(other) for key, other in names.items()},
+        scorer=fuzz.ratio,
+        score_cutoff=threshold,
+        limit=5,
+    )
+    return [
+        {"id": str(key), "name": names[key], "score": round(score, 1)} for _, score, key in matches
+    ]
+
+
 def _refuse_likely_duplicate(session: Session, actor: Actor, threshold: float) -> None:
     rows = session.exec(
         select(Actor.id, Actor.name).where(
@@ -366,20 +385,8 @@ def _refuse_likely_duplicate(session: Session, actor: Actor, threshold: float) -
             col(Actor.deleted_at).is_(None),
         )
     ).all()
-    choices = {row.id: fold(row.name) for row in rows}
-    names = {row.id: row.name for row in rows}
-    matches = process.extract(
-        fold(actor.name),
-        choices,
-        scorer=fuzz.token_sort_ratio,
-        score_cutoff=threshold,
-        limit=5,
-    )
-    if matches:
-        candidates: list[dict[str, Any]] = [
-            {"id": str(key), "name": names[key], "score": round(score, 1)}
-            for _, score, key in matches
-        ]
+    candidates = similar_names(actor.name, {row.id: row.name for row in rows}, threshold)
+    if candidates:
         raise LikelyDuplicate(
             f"{actor.name} looks like an actor already registered: "
             f"{', '.join(c['name'] for c in candidates)}. If it is a different actor, "

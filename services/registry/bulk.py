@@ -58,6 +58,7 @@ class BulkIndex:
     actors: dict[uuid.UUID, KnownActor] = field(default_factory=dict)
     identifiers: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
     relationships: dict[tuple[str, uuid.UUID, uuid.UUID], uuid.UUID] = field(default_factory=dict)
+    relationship_ids: set[uuid.UUID] = field(default_factory=set)
     conventions: set[uuid.UUID] = field(default_factory=set)
     projects: set[uuid.UUID] = field(default_factory=set)
     # A dry run checks everything and records no event.
@@ -93,6 +94,7 @@ class BulkIndex:
             ).where(col(ActorRelationship.deleted_at).is_(None))
         ):
             index.relationships[(kind, subject_id, object_id)] = relationship_id
+            index.relationship_ids.add(relationship_id)
         index.conventions = set(
             session.exec(select(Convention.id).where(col(Convention.deleted_at).is_(None)))
         )
@@ -116,6 +118,25 @@ class BulkIndex:
         for key in keys:
             self.identifiers[key] = actor_id
         self._keys_of[actor_id] = keys
+
+    def remember_relationship(self, relationship: ActorRelationship) -> None:
+        """Index a relationship just created or changed, under its ends of now."""
+        if relationship.id in self.relationship_ids:  # changed: its old ends go
+            for key in [k for k, v in self.relationships.items() if v == relationship.id]:
+                del self.relationships[key]
+        key = (relationship.kind, relationship.subject_id, relationship.object_id)
+        self.relationships[key] = relationship.id
+        self.relationship_ids.add(relationship.id)
+
+    def is_live(self, resource: str, resource_id: uuid.UUID) -> bool:
+        """Whether a live record of this type has this id."""
+        if resource == "actor":
+            return resource_id in self.actors
+        if resource == "convention":
+            return resource_id in self.conventions
+        if resource == "project":
+            return resource_id in self.projects
+        return resource_id in self.relationship_ids
 
     def identifier_owner(self, name: str, value: str, level: str | None) -> uuid.UUID | None:
         keys = identifier_keys({name: value}, level)
