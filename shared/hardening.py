@@ -60,19 +60,21 @@ class SecurityHeadersMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `max_bytes` with 413 before any route reads them."""
+    """Refuse request bodies over `max_bytes` with 413 before any route reads them; the paths
+    in `larger` (file uploads) have a cap of their own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default_max, self.larger = app, max_bytes, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+        max_bytes = self.larger.get(scope["path"], self.default_max)
+        too_large = PayloadTooLarge(f"The request body exceeds {max_bytes} bytes.")
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            if not declared.isdigit() or int(declared) > max_bytes:
                 await problem_response(too_large, scope["path"])(scope, receive, send)
                 return
             await self.app(scope, receive, send)
@@ -86,7 +88,7 @@ class BodyLimitMiddleware:
                 break
             parts.append(message.get("body", b""))
             size += len(parts[-1])
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await problem_response(too_large, scope["path"])(scope, receive, send)
                 return
             if not message.get("more_body", False):
@@ -142,6 +144,7 @@ def install_hardening(
     *,
     credential_is_valid: CredentialCheck,
     secret_paths: frozenset[str] = frozenset(),
+    large_bodies: dict[str, int] | None = None,
 ) -> None:
     """Outermost first: CORS, security headers, unexpected errors, body cap, Idempotency-Key,
     then the routes; and the limiters of `shared.ratelimit.write_limit`."""
@@ -155,7 +158,7 @@ def install_hardening(
         credential_is_valid=credential_is_valid,
         secret_paths=secret_paths,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger=large_bodies)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     origins = settings.cors_origins

@@ -164,6 +164,8 @@ class Call:
     json: Any = None
     query: dict[str, str] | None = None
     key: str | None = None
+    # A body that is a file rather than JSON (imports), sent as text/csv.
+    csv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,13 @@ M = "matching"
 
 REGISTRY_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/actors"): Rule(OPEN, 200, lambda w, c: Call(), no_private_contact_in_listings),
+    ("POST", "/v1/imports"): Rule(
+        CREATE_ACTOR,
+        200,
+        # A dry run: every row is checked, nothing is written.
+        lambda w, c: Call(csv=f"kind,name,country\nassociation,{unique('Importée')},FR\n"),
+        changes=False,
+    ),
     ("POST", "/v1/actors"): Rule(
         CREATE_ACTOR,
         201,
@@ -710,6 +719,14 @@ def _send(w: Any, method: str, path: str, call: Call, key: str | None) -> httpx.
         headers = {"Authorization": "Basic YWRtaW46YWRtaW4="}
     else:
         headers = bearer(w.keys[key]) if key else {}
+    if call.csv is not None:
+        return w.client.request(
+            method,
+            path.format(**call.params),
+            headers=headers | {"Content-Type": "text/csv"},
+            content=call.csv.encode(),
+            params=call.query,
+        )
     return w.client.request(
         method, path.format(**call.params), headers=headers, json=call.json, params=call.query
     )

@@ -91,6 +91,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         credential_is_valid=lambda app, header: api_keys.is_valid(app.state.engine, header),
         # A new key's secret is shown once: never kept for an idempotent replay.
         secret_paths=frozenset({"/v1/keys"}),
+        large_bodies={"/v1/imports": settings.import_max_bytes},
     )
     # Outermost: the listing a cursor is bound to is the request as the client sent it.
     app.add_middleware(CursorMiddleware, secret=_cursor_secret(settings))

@@ -18,6 +18,11 @@ class RegistrySettings(ServiceSettings):
         default="sqlite:///./data/passerelles.db",
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host:5432/db.",
     )
+    import_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Largest file POST /v1/imports accepts (other bodies: MAX_BODY_BYTES).",
+    )
     event_retention_days: float = Field(
         default=30, gt=0, description="How long events stay in the change feed."
     )
