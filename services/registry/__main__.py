@@ -201,7 +201,7 @@ def _add_import_command(commands: "argparse._SubParsersAction[argparse.ArgumentP
         help="import a CSV or JSON Lines file (dry run unless --apply)",
         description="Check every row of FILE against the registry's rules and report what each "
         "would do (create, update, unchanged, refused); --apply writes them, in batches. See "
-        "docs/import.md for the columns.",
+        "docs/import-columns.md for the columns.",
     )
     command.add_argument("file", type=Path)
     command.add_argument("--apply", action="store_true", help="write the rows (default: dry run)")
