@@ -110,7 +110,8 @@ def _check_header(header: list[str]) -> None:
     }
     if not known & set(header):
         raise ImportFileError(
-            "the first line names no known column; see docs/import-columns.md for each resource's columns"
+            "the first line names no known column; docs/import-columns.md lists each "
+            "resource's columns"
         )
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
