@@ -34,6 +34,7 @@ _ALIASES = {
     "CI": ["Ivory Coast", "Cote d'Ivoire"],
     "CV": ["Cape Verde", "Cap-Vert"],
     "CZ": ["Czech Republic", "République tchèque", "Tchéquie"],
+    "FK": ["Falkland Islands", "Îles Malouines"],
     "GB": [
         "UK",
         "Great Britain",
@@ -139,9 +140,34 @@ def _index() -> _Index:
 def resolve_country(value: str) -> str:
     """The alpha-2 code a code or a French or English name stands for.
 
+    A place written with its country ("England, United Kingdom") is that country when every
+    part that names one names the same.
+
     >>> resolve_country("Sénégal"), resolve_country("Ivory Coast"), resolve_country("xk")
     ('SN', 'CI', 'XK')
+    >>> resolve_country("Wales, United Kingdom")
+    'GB'
     """
+    try:
+        return _resolve(value)
+    except CountryNotFound:
+        if "," not in value:
+            raise
+    found: set[str] = set()
+    for part in value.split(","):
+        try:
+            found.add(_resolve(part))
+        except CountryNotFound:
+            continue
+    if len(found) == 1:
+        return found.pop()
+    if found:
+        options = ", ".join(f"{code} ({country_label(code, 'en')})" for code in sorted(found))
+        raise CountryNotFound(f"'{value}' may be {options}; give the ISO code")
+    return _resolve(value)
+
+
+def _resolve(value: str) -> str:
     key = fold(value)
     if not key:
         raise CountryNotFound("empty country")
