@@ -19,7 +19,7 @@ bad-country,local_authority,Séoul,municipality,Korea,,
 bad-insee,local_authority,Villeurbanne,municipality,FR,6926,
 """
 CONVENTIONS = """id,kind,title,parties,target,themes
-lyon-kayes,decentralised_cooperation,Coopération Lyon – Kayes,lyon=signatory;kayes=signatory,kayes,water_sanitation
+lyon-kayes,decentralised_cooperation,Lyon – Kayes,lyon=signatory;kayes,kayes,water_sanitation
 lyon-nowhere,twinning,Jumelage Lyon – Atlantide,lyon;atlantide,,
 """
 
