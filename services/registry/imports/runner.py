@@ -227,7 +227,9 @@ class _Run:
             stored = kind.read.model_validate(record).model_dump(mode="json")
             fields = _merged(fields, stored)
             sent = kind.update.model_validate(fields)
-            wanted = sent.model_dump(mode="json", exclude_unset=True)
+            # Only the fields the row gives, each whole: nested defaults (a party's role) count.
+            given = sent.model_dump(mode="json")
+            wanted = {name: given[name] for name in sent.model_fields_set}
             changed = sorted(k for k in wanted if _same(wanted[k]) != _same(stored.get(k)))
             report.id = target
             if ref is not None:
