@@ -22,6 +22,10 @@ from shared.errors import FieldError
 
 __all__ = ["Cells", "to_fields"]
 
+# Every column some resource reads or writes: a mixed file has the columns of each.
+_ANY_RESOURCE = frozenset(
+    name for columns in COLUMNS.values() for c in columns for name in (c.name, c.field) if name
+) | {"resource"}
 _COUNTRY_FIELDS = frozenset({"country", "target_country"})
 # Columns whose references name a resource other than an actor.
 _REF_RESOURCE: dict[str, Resource] = {"convention_id": "convention"}
@@ -52,7 +56,7 @@ def to_fields(resource: Resource, values: dict[str, Any], refs: Refs) -> Cells:
         if api_shaped:
             column = by_field[key]
         if column is None:
-            if key not in labels:
+            if key not in labels and key not in _ANY_RESOURCE:
                 cells.ignored.add(key)
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
