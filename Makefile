@@ -11,7 +11,7 @@ export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
 SERVICE_KEY := data/matching-service.key
 export MATCHING_REGISTRY_KEY_FILE ?= $(SERVICE_KEY)
 
-.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client
+.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client bench
 
 run: demo ## migrate, load the demo data if empty, serve both services (Ctrl-C stops both)
 	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
@@ -48,6 +48,9 @@ demo: migrate
 	$(PY) -m services.registry load-demo --if-empty
 	@$(PY) -m services.registry keys create --name matching-service --scope registry:propose \
 		--output $(SERVICE_KEY) --if-missing
+
+bench: install ## benchmarks on real data, printed as tables (BENCH_ARGS="--runs 1 --postgres URL")
+	$(PY) bench/import_bench.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,12 @@
 """Engines, sessions and column types for the services' databases (SQLite or PostgreSQL)."""
 
-from collections.abc import AsyncIterator, Iterator
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import DateTime, Engine, create_engine, event, text
@@ -19,6 +21,7 @@ __all__ = [
     "commit",
     "connection_slot",
     "make_engine",
+    "new_id",
     "new_session",
     "utcnow",
     "write_turn",
@@ -28,9 +31,29 @@ __all__ = [
 # client sends that is stored or compared in SQL, so larger ones are a 422, not an overflow.
 BIGINT_MAX = 2**63 - 1
 
+_Factory = TypeVar("_Factory", bound=Callable[[], Any])
 
+
+def _signature_computed_once(function: _Factory) -> _Factory:
+    """Give a column's default factory its signature up front.
+
+    pydantic asks a default factory for its signature (does it take the validated data?) each
+    time sqlmodel builds a table row, and `inspect.signature` computes it anew unless the
+    function carries one: a fifth of the cost of building a row, on every write.
+    """
+    function.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
+    return function
+
+
+@_signature_computed_once
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@_signature_computed_once
+def new_id() -> uuid.UUID:
+    """A random (version 4) UUID: the id of a new row."""
+    return uuid.uuid4()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pydantic import AfterValidator
 
@@ -91,6 +92,8 @@ _AUTHORITY_PREFIXES = tuple(
 )
 
 
+# An import compares each new name with its near namesakes, so the same names come back often.
+@lru_cache(maxsize=1 << 16)
 def comparable_name(name: str) -> str:
     """A name as duplicate detection compares it: folded, without the usual prefixes of an
     authority's name, words in order.

@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, new_id, utcnow
 from shared.idempotency import idempotency_table
 
 __all__ = ["Feedback", "idempotency_records", "metadata"]
@@ -33,7 +33,7 @@ class Feedback(MatchingModel, table=True):
 
     __tablename__: ClassVar[str] = "suggestion_feedback"  # type: ignore[misc]
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     actor_id: uuid.UUID = Field(index=True)
     candidate_id: uuid.UUID = Field(index=True)
     verdict: str = Field(max_length=16)

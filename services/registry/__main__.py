@@ -2,6 +2,7 @@
 (also `python -m services.registry …`)."""
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -133,6 +134,10 @@ def _import(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         duplicate_threshold=get_settings().duplicate_name_threshold,
     )
+    # An import allocates millions of short-lived objects with cycles (ORM state): at the default
+    # threshold the collector runs tens of thousands of times, a sixth of the import's time. This
+    # process does nothing else, so it collects less often.
+    gc.set_threshold(50_000, 20, 20)
     with _operator_session() as session, import_progress(len(rows), args.apply) as progress:
         begin_write(session)
         report = run_import(session, rows, options, progress=progress)

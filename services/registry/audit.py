@@ -2,13 +2,15 @@
 so a committed change always names its author and a rolled-back one leaves no trace."""
 
 import uuid
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from services.registry.models import AuditEntry
 from shared.access import Principal
+from shared.db import utcnow
 
-__all__ = ["acting", "created_path", "list_entries", "record"]
+__all__ = ["acting", "created_path", "entry", "list_entries", "record"]
 
 
 def acting(session: Session) -> Principal:
@@ -23,18 +25,24 @@ def acting(session: Session) -> Principal:
 def record(
     session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
 ) -> None:
-    caller = acting(session)
     # Kept beside the rows: the session's identity map holds flushed rows only weakly.
     session.info.setdefault("audited", []).append((action, resource_type, resource_id))
-    session.add(
-        AuditEntry(
-            key_id=caller.key_id,
-            key_name=caller.name,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-        )
-    )
+    session.add(AuditEntry(**entry(session, action, resource_type, resource_id)))
+
+
+def entry(
+    session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The columns of one audit entry, for `record` or for a bulk insert (imports)."""
+    caller = acting(session)
+    return {
+        "at": utcnow(),
+        "key_id": caller.key_id,
+        "key_name": caller.name,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+    }
 
 
 # Where each kind of audited resource is read, for a retried POST whose response was lost.

@@ -11,20 +11,17 @@ from the database and kept current by the import as it writes.
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from services.registry.models import Actor, ActorRelationship, Convention, Project
 
-if TYPE_CHECKING:
-    from services.registry.models import Event
-
-__all__ = ["BulkIndex", "KnownActor", "bulk_of", "identifier_keys"]
+__all__ = ["CASE_FREE_IDENTIFIERS", "BulkIndex", "KnownActor", "bulk_of", "identifier_keys"]
 
 IDENTIFIERS = ("insee_code", "siren", "rna", "wikidata_qid", "iati_id")
 # Schemes that compare identifiers regardless of case (IATI identifiers, RNA numbers).
-_CASE_FREE = frozenset({"iati_id", "rna"})
+CASE_FREE_IDENTIFIERS = frozenset({"iati_id", "rna"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def identifier_keys(values: dict[str, str | None], level: str | None) -> list[tu
         value = values.get(name)
         if not value:
             continue
-        value = value.upper() if name in _CASE_FREE else value
+        value = value.upper() if name in CASE_FREE_IDENTIFIERS else value
         keys.append((name, f"{level}:{value}" if name == "insee_code" else value))
     return keys
 
@@ -63,8 +60,9 @@ class BulkIndex:
     projects: set[uuid.UUID] = field(default_factory=set)
     # A dry run checks everything and records no event.
     dry_run: bool = False
-    # Events added since the last flush, whose webhook deliveries wait for their sequence.
-    pending_events: list["Event"] = field(default_factory=list)
+    # The columns of the events and audit entries of the changes not yet flushed.
+    pending_events: list[dict[str, Any]] = field(default_factory=list)
+    pending_audit: list[dict[str, Any]] = field(default_factory=list)
     feed_locked: bool = False
     _keys_of: dict[uuid.UUID, list[tuple[str, str]]] = field(default_factory=dict)
 

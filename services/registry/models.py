@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Relationship, SQLModel
 
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, new_id, utcnow
 from shared.idempotency import idempotency_table
 
 __all__ = [
@@ -62,7 +62,7 @@ _CASCADE = {"cascade": "all, delete-orphan", "lazy": "selectin"}
 class Resource(SQLModel):
     """Columns every top-level resource carries: identity, timestamps, version, tombstone."""
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
@@ -267,7 +267,7 @@ class Event(SQLModel, table=True):
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     )
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)
+    id: uuid.UUID = Field(default_factory=new_id, unique=True)
     type: str = Field(max_length=64, index=True)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resource_type: str = Field(max_length=32)
@@ -300,7 +300,7 @@ class FeedState(SQLModel, table=True):
 class WebhookEndpoint(SQLModel, table=True):
     __tablename__: ClassVar[str] = "webhook_endpoint"  # type: ignore[misc]
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     url: str = Field(max_length=2000)
     description: str | None = Field(default=None, max_length=1000)
     # Empty means every event type.
@@ -336,7 +336,7 @@ class WebhookDelivery(SQLModel, table=True):
         ),
     )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoint.id", index=True)
     event_sequence: int = Field(
         sa_column=Column(
@@ -364,7 +364,7 @@ class WebhookDelivery(SQLModel, table=True):
 class WebhookAttempt(SQLModel, table=True):
     __tablename__: ClassVar[str] = "webhook_attempt"  # type: ignore[misc]
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     delivery_id: uuid.UUID = Field(foreign_key="webhook_delivery.id", index=True)
     number: int
     attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -381,7 +381,7 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__: ClassVar[str] = "api_key"  # type: ignore[misc]
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     # The first characters of the key, shown in listings so an owner can recognise it.
     prefix: str = Field(max_length=16)

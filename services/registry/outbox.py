@@ -2,10 +2,11 @@
 transaction, so an acknowledged write always has its event and a failed one has none.
 """
 
+import uuid
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from services.registry import audit
@@ -13,6 +14,7 @@ from services.registry.bulk import bulk_of
 from services.registry.models import (
     Actor,
     ActorRelationship,
+    AuditEntry,
     Convention,
     Event,
     Project,
@@ -21,6 +23,7 @@ from services.registry.models import (
     WebhookEndpoint,
 )
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
+from shared.db import utcnow
 from shared.events import EventEnvelope, ResourceRef
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
 
@@ -73,8 +76,9 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
     is drawn makes writers draw and commit in the same order; it is held only from here to the
     commit, which follows at once.
 
-    A bulk unit of work (an import) takes the lock once, at its first change, and adds its
-    events' deliveries once per batch, in `flush_events`; a dry run records no event at all.
+    A bulk unit of work (an import) takes the lock once, at its first change, and writes its
+    events, audit entries and deliveries once per batch, in `flush_events`, as plain rows: an
+    ORM object per event costs more than the change it records. A dry run records no event.
     """
     bulk = bulk_of(session)
     if bulk is not None and bulk.dry_run:
@@ -87,31 +91,49 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
         _lock_feed(session)
         if bulk is not None:
             bulk.feed_locked = True
-    event = Event(
-        type=f"{resource_type}.{action}",
-        resource_type=resource_type,
-        resource_id=resource.id,
-        resource_version=resource.version,
-        data=data,
-    )
+    columns = {
+        "id": uuid.uuid4(),
+        "type": f"{resource_type}.{action}",
+        "occurred_at": utcnow(),
+        "resource_type": resource_type,
+        "resource_id": resource.id,
+        "resource_version": resource.version,
+        "data": data,
+    }
+    if bulk is not None:
+        bulk.pending_events.append(columns)
+        bulk.pending_audit.append(audit.entry(session, columns["type"], resource_type, resource.id))
+        return None
+    event = Event(**columns)
     session.add(event)
     audit.record(session, event.type, resource_type, resource.id)
-    if bulk is not None:
-        bulk.pending_events.append(event)
-        return event
     session.flush()
-    _add_deliveries(session, [event])
+    assert event.sequence is not None
+    _add_deliveries(session, [(event.sequence, event.type)])
     return event
 
 
 def flush_events(session: Session) -> None:
-    """Write what a bulk unit of work has pending: rows, events, then their deliveries."""
+    """Write what a bulk unit of work has pending: its rows, then their events, audit entries
+    and deliveries, each in one statement."""
     session.flush()
     bulk = bulk_of(session)
-    if bulk is not None and bulk.pending_events:
-        _add_deliveries(session, bulk.pending_events)
-        bulk.pending_events = []
-        session.flush()
+    if bulk is None or not bulk.pending_events:
+        return
+    events, entries = bulk.pending_events, bulk.pending_audit
+    bulk.pending_events, bulk.pending_audit = [], []
+    if _subscribed_endpoints(session):
+        inserted = session.execute(
+            insert(Event).returning(
+                col(Event.sequence), col(Event.type), sort_by_parameter_order=True
+            ),
+            events,
+        )
+        _add_deliveries(session, [(sequence, type_) for sequence, type_ in inserted])
+    else:
+        session.execute(insert(Event), events)
+    session.execute(insert(AuditEntry), entries)
+    session.flush()
 
 
 def _lock_feed(session: Session) -> None:
@@ -119,20 +141,23 @@ def _lock_feed(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
 
 
-def _add_deliveries(session: Session, events: list[Event]) -> None:
-    """One delivery per event and subscribed endpoint; the events are flushed (numbered)."""
-    endpoints = list(
+def _subscribed_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(
         session.exec(
             select(WebhookEndpoint).where(
                 col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
             )
         )
     )
-    for event in events:
-        assert event.sequence is not None
+
+
+def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
+    """One delivery per event (its sequence and type) and subscribed endpoint."""
+    endpoints = _subscribed_endpoints(session)
+    for sequence, event_type in events:
         for endpoint in endpoints:
-            if endpoint.accepts(event.type):
-                session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=event.sequence))
+            if endpoint.accepts(event_type):
+                session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=sequence))
 
 
 def envelope(event: Event) -> EventEnvelope:

@@ -5,11 +5,13 @@ to actors by a stable identifier (`insee:75056`, `siren:…`, `rna:…`, `wikida
 import re
 import uuid
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from services.registry.bulk import BulkIndex
 from services.registry.columns import Resource
 from services.registry.models import SourceRef
+from shared.db import utcnow
 
 __all__ = ["RefError", "Refs"]
 
@@ -80,13 +82,22 @@ class Refs:
 
     def write_pending(self, session: Session) -> None:
         """Add the new file ids to the batch being written; from then on they count as known."""
+        new = []
         for (resource, ref), target in self.pending.items():
-            row = SourceRef(source=self.source, resource_type=resource, ref=ref, resource_id=target)
-            # A file id kept for a record since deleted now names the new one.
             if (resource, ref) in self.known:
-                session.merge(row)
+                # A file id kept for a record since deleted now names the new one.
+                session.merge(
+                    SourceRef(
+                        source=self.source, resource_type=resource, ref=ref, resource_id=target
+                    )
+                )
             else:
-                session.add(row)
+                new.append({"resource_type": resource, "ref": ref, "resource_id": target})
+        if new:
+            at = utcnow()
+            session.execute(
+                insert(SourceRef), [{"source": self.source, "created_at": at, **row} for row in new]
+            )
         self.known.update(self.pending)
         self.pending = {}
 

@@ -15,7 +15,7 @@ nothing is written and no event emitted.
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from services.registry import actors, conventions, projects, relationships
-from services.registry.bulk import IDENTIFIERS, BulkIndex
+from services.registry.bulk import CASE_FREE_IDENTIFIERS, IDENTIFIERS, BulkIndex
 from services.registry.columns import RESOURCES, Resource
 from services.registry.imports.cells import to_fields
 from services.registry.imports.reading import RawRow
@@ -114,6 +114,7 @@ class _Run:
         self.ignored: set[str] = set()
         self._names: dict[tuple[str, str, str], dict[uuid.UUID, str]] | None = None
         self._natural: dict[tuple[Any, ...], uuid.UUID] | None = None
+        self._loaded: list[Any] = []
 
     def run(self, rows: list[RawRow]) -> ImportReport:
         started = time.perf_counter()
@@ -122,28 +123,49 @@ class _Run:
         self.session.info["bulk"] = self.bulk
         order = {resource: index for index, resource in enumerate(RESOURCES)}
         ordered = sorted(rows, key=lambda r: (order.get(r.resource, -1), r.number))  # type: ignore[arg-type]
-        current: Resource | None = None
         try:
-            for done, raw in enumerate(ordered, start=1):
-                if raw.resource != current or len(self.batch) >= self.options.batch_size:
-                    # A new resource starts a batch: its rows may refer to the last ones.
-                    self._end_batch()
-                    current = raw.resource
-                report = self._row(raw)
-                self.reports.append(report)
-                if report.action in ("create", "update"):
-                    self.batch.append(report)
-                if self.progress and (done % 100 == 0 or done == len(ordered)):
-                    self.progress(done, len(ordered))
+            done = 0
+            for chunk in _chunks(ordered, self.options.batch_size):
+                # A new resource starts a batch: its rows may refer to the last ones.
+                self._end_batch()
+                self._prefetch(chunk)
+                for raw in chunk:
+                    report = self._row(raw)
+                    self.reports.append(report)
+                    if report.action in ("create", "update"):
+                        self.batch.append(report)
+                    done += 1
+                    if self.progress and (done % 100 == 0 or done == len(ordered)):
+                        self.progress(done, len(ordered))
             self._end_batch()
         except _BatchFailed:
             pass
         finally:
             self.session.info.pop("bulk", None)
+            self._loaded = []
             if not self.options.apply:
                 self.session.rollback()
         self.reports.sort(key=lambda r: r.row)
         return ImportReport(summary=self._summary(len(rows), started), rows=self.reports)
+
+    def _prefetch(self, chunk: list[RawRow]) -> None:
+        """Load at once the stored records that the chunk's rows name by id, with their lists
+        (themes, parties…), instead of a few queries per row."""
+        resource = chunk[0].resource
+        if resource is None:
+            return
+        targets = set()
+        for raw in chunk:
+            ref = str(raw.values.get("id") or "").strip()
+            if ref:
+                found = self.refs.find(resource, ref)
+                if found is not None:
+                    targets.add(found)
+        model = _KINDS[resource].model
+        # Held until the batch ends: the session's identity map keeps them only weakly.
+        self._loaded = []
+        for part in _chunks_of(sorted(targets), 500):
+            self._loaded += self.session.exec(select(model).where(col(model.id).in_(part))).all()
 
     # --- batches ---------------------------------------------------------------------------
 
@@ -230,7 +252,7 @@ class _Run:
             # Only the fields the row gives, each whole: nested defaults (a party's role) count.
             given = sent.model_dump(mode="json")
             wanted = {name: given[name] for name in sent.model_fields_set}
-            changed = sorted(k for k in wanted if _same(wanted[k]) != _same(stored.get(k)))
+            changed = sorted(k for k in wanted if _differs(k, wanted[k], stored.get(k)))
             report.id = target
             if ref is not None:
                 self.refs.remember(resource, ref, target)
@@ -374,6 +396,23 @@ class _Run:
         )
 
 
+def _chunks(rows: list[RawRow], size: int) -> Iterator[list[RawRow]]:
+    """Runs of at most `size` rows of one resource, in order."""
+    chunk: list[RawRow] = []
+    for raw in rows:
+        if chunk and (raw.resource != chunk[0].resource or len(chunk) >= size):
+            yield chunk
+            chunk = []
+        chunk.append(raw)
+    if chunk:
+        yield chunk
+
+
+def _chunks_of(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _live(model: type[Convention] | type[Project]) -> Any:
     return select(model).where(col(model.deleted_at).is_(None))
 
@@ -399,6 +438,13 @@ def _merged(fields: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
         if isinstance(fields.get(name), dict) and isinstance(stored.get(name), dict):
             merged[name] = {**stored[name], **fields[name]}
     return merged
+
+
+def _differs(name: str, given: Any, stored: Any) -> bool:
+    """Whether a row's field asks for a change (an identifier in another case does not)."""
+    if name in CASE_FREE_IDENTIFIERS and isinstance(given, str) and isinstance(stored, str):
+        return given.upper() != stored.upper()
+    return _same(given) != _same(stored)
 
 
 def _same(value: Any) -> Any:
