@@ -56,7 +56,8 @@ def print_report(report: ImportReport, saved_to: Path | None) -> None:
     console.print(table)
     console.print(
         f"{summary.rows} rows in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s); "
-        f"{summary.batches_committed} batches committed"
+        f"{summary.batches_committed} batch{'' if summary.batches_committed == 1 else 'es'} "
+        "committed"
     )
     if summary.ignored_columns:
         console.print(f"[yellow]columns ignored[/]: {', '.join(summary.ignored_columns)}")
