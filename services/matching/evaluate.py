@@ -31,6 +31,7 @@ import networkx as nx
 from pydantic import BaseModel
 
 from services.matching.graph import CooperationGraph
+from services.matching.ranking.splits import HIDDEN_TIES, cooperation_pairs, hide
 from services.matching.registry_client import RegistryClient
 from services.matching.scoring import suggest
 from shared.http import http_client
@@ -39,6 +40,7 @@ from shared.records import ActorRecord, ConventionRecord, Party, ProjectRecord, 
 __all__ = [
     "BASELINES",
     "DEMO_FILE",
+    "HIDDEN_TIES",
     "LISTINGS",
     "Evaluation",
     "Method",
@@ -56,7 +58,6 @@ __all__ = [
 
 DEMO_FILE = Path(__file__).resolve().parents[1] / "registry" / "demo" / "demo.json"
 LISTINGS = ("actors", "conventions", "projects", "relationships")
-HIDDEN_TIES = frozenset({"cooperates_with", "active_in"})
 NEGATIVES_PER_POSITIVE = 200
 # Baseline scores are rounded so that equal indices summed in a different order stay equal.
 _DIGITS = 9
@@ -192,26 +193,6 @@ def _unchecked(model: type[BaseModel], item: dict[str, Any]) -> Any:
 
 def build(resources: Resources) -> CooperationGraph:
     return CooperationGraph.from_resources(*as_records(resources))
-
-
-def cooperation_pairs(graph: CooperationGraph) -> list[tuple[str, str]]:
-    """Actor pairs joined by at least one `cooperates_with` tie, sorted, as (smaller, larger)."""
-    return sorted(
-        (min(a, b), max(a, b))
-        for a, b, data in graph.g.edges(data=True)
-        if any(tie.type == "cooperates_with" for tie in data["ties"].values())
-    )
-
-
-def hide(graph: CooperationGraph, pairs: Iterable[tuple[str, str]]) -> None:
-    """Remove every `cooperates_with` and `active_in` tie between the two actors of each pair
-    (the edge too when nothing else joins them): the graph no longer knows they cooperate."""
-    for a, b in pairs:
-        ties = graph.g.edges[a, b]["ties"]
-        for key in [key for key, tie in ties.items() if tie.type in HIDDEN_TIES]:
-            del ties[key]
-        if not ties:
-            graph.g.remove_edge(a, b)
 
 
 def scorer(graph: CooperationGraph, source: str, candidates: Sequence[str]) -> dict[str, float]:

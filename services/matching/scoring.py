@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from services.matching.graph import CooperationGraph
-from services.matching.overlaps import coordinated, home_territory
+from services.matching.territories import bridged, crowding, residents
 
 __all__ = ["WEIGHTS", "Reason", "Suggestion", "candidates", "crowding", "suggest"]
 
@@ -65,7 +65,7 @@ def candidates(graph: CooperationGraph, source: str) -> set[str]:
             pool.add(second)
             if len(pool) >= _NEIGHBOURHOOD_CAP:
                 break
-    pool.update(_bridged(graph, source))
+    pool.update(bridged(graph, source))
     node = g.nodes[source]
     countries = {node["country"], *node.get("intervention_countries", ())}
     countries |= {g.nodes[t]["country"] for t, _ in graph.ties_of(source, "active_in")}
@@ -73,7 +73,7 @@ def candidates(graph: CooperationGraph, source: str) -> set[str]:
     if home is not None and home in g:
         countries |= {
             g.nodes[o]["country"]
-            for m in _residents(graph, home)
+            for m in residents(graph, home)
             for o in g.nodes[m]["origins"]
             if o in g
         }
@@ -173,30 +173,6 @@ def _structural(graph: CooperationGraph, a: str, b: str) -> Reason | None:
     )
 
 
-def _residents(graph: CooperationGraph, territory: str) -> list[str]:
-    """Migrant organisations based in a territory."""
-    return [
-        other
-        for other, tie in graph.ties_of(territory, "based_in")
-        if graph.g.nodes[other]["kind"] == "migrant_organisation"
-    ]
-
-
-def _bridged(graph: CooperationGraph, source: str) -> set[str]:
-    """Territories tied to the source's home by a migrant organisation (both directions)."""
-    home = graph.home_of(source)
-    if home is None or home not in graph.g:
-        return set()
-    found: set[str] = set()
-    for organisation in _residents(graph, home):
-        found |= {o for o in graph.g.nodes[organisation]["origins"] if o in graph.g}
-    for organisation, _tie in graph.ties_of(home, "originates_from"):
-        based = graph.g.nodes[organisation].get("based_in")
-        if based in graph.g:
-            found.add(based)
-    return found
-
-
 def _migrant_bridge(graph: CooperationGraph, a: str, b: str) -> Reason | None:
     home_a, home_b = graph.home_of(a), graph.home_of(b)
     if (
@@ -208,7 +184,7 @@ def _migrant_bridge(graph: CooperationGraph, a: str, b: str) -> Reason | None:
     ):
         return None
     for x, y in ((home_a, home_b), (home_b, home_a)):
-        for organisation in _residents(graph, x):
+        for organisation in residents(graph, x):
             if y in graph.g.nodes[organisation]["origins"]:
                 return Reason(
                     "migrant_bridge",
@@ -282,23 +258,6 @@ def _affinity(graph: CooperationGraph, a: str, b: str) -> Reason | None:
             "affinity", round(WEIGHTS["affinity"] * 0.6, 4), "a shared working language: French"
         )
     return None
-
-
-def crowding(graph: CooperationGraph, target: str, themes: Iterable[str]) -> list[str]:
-    """Local authorities of different home territories active in `target` on these themes
-    without coordinating, by the definitions of the competition index (overlaps.py)."""
-    wanted = set(themes)
-    active: dict[str, str] = {}
-    for actor, tie in graph.ties_of(target, "active_in"):
-        if tie.active and tie.themes & wanted and graph.g.nodes[actor]["kind"] == "local_authority":
-            active.setdefault(actor, home_territory(graph, actor))
-    actors = sorted(active)
-    uncoordinated = set()
-    for i, x in enumerate(actors):
-        for y in actors[i + 1 :]:
-            if active[x] != active[y] and not coordinated(graph.g, x, y):
-                uncoordinated |= {x, y}
-    return sorted(uncoordinated)
 
 
 def _crowding(graph: CooperationGraph, source: str, candidate: str) -> Reason | None:
