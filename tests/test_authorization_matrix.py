@@ -571,6 +571,7 @@ MATCHING_RULES: dict[tuple[str, str], Rule] = {
         WRITER_PARTY, 201, adopt_call, drafted_in_registry
     ),
     ("GET", "/v1/graph"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/model"): Rule(OPEN, 200, lambda w, c: Call()),
     ("GET", "/health"): Rule(OPEN, 200, lambda w, c: Call()),
 }
 

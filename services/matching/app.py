@@ -5,10 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.matching.api import federations, graph, health, overlaps, suggestions
+from services.matching.api import federations, graph, health, model, overlaps, suggestions
 from services.matching.api.deps import identify_caller, key_is_valid, query_limit
 from services.matching.follower import Follower, GraphHolder
 from services.matching.models import idempotency_records
+from services.matching.ranking.ranker import Ranker
+from services.matching.ranking.trainer import Trainer
 from services.matching.registry_client import RegistryClient
 from services.matching.settings import MatchingSettings, get_settings
 from shared.db import make_engine
@@ -34,7 +36,7 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     """The app; with `follow`, it loads the registry and follows its feed in the background."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
-    holder = GraphHolder()
+    holder = GraphHolder(ranker=Ranker(max_age_seconds=settings.features_max_age_seconds))
     client = http_client(settings.registry_url, settings.request_timeout_seconds)
     registry = RegistryClient(client, settings.service_key())
     follower = Follower(
@@ -44,11 +46,20 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         max_backoff_seconds=settings.max_backoff_seconds,
     )
 
+    trainer = Trainer(
+        holder,
+        retrain_after=settings.retrain_after_changes,
+        check_seconds=settings.training_check_seconds,
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if follow:
             follower.start()
+            if settings.train_ranker:
+                trainer.start()
         yield
+        trainer.stop()
         follower.stop()
         client.close()
         engine.dispose()
@@ -62,6 +73,7 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.holder, app.state.follower, app.state.registry = holder, follower, registry
+    app.state.trainer = trainer
     app.state.query_limiters = (
         RateLimiter(settings.query_rate_per_key),
         RateLimiter(settings.query_rate_per_ip),
@@ -74,7 +86,7 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     )
     document_limits_and_access(app, settings)
     install_problem_handlers(app)
-    for module in (suggestions, overlaps, federations, graph):
+    for module in (suggestions, overlaps, federations, graph, model):
         # Limited first: a flood of queries must not each cost a key check at the registry.
         app.include_router(module.router, dependencies=[query_limit, identify_caller])
     app.include_router(health.router, dependencies=[identify_caller])

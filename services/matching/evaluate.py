@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,10 @@ import networkx as nx
 from pydantic import BaseModel
 
 from services.matching.graph import CooperationGraph
+from services.matching.ranking.features import FeatureSpace
+from services.matching.ranking.model import RankingModel
 from services.matching.ranking.splits import HIDDEN_TIES, cooperation_pairs, hide
+from services.matching.ranking.training import train
 from services.matching.registry_client import RegistryClient
 from services.matching.scoring import suggest
 from shared.http import http_client
@@ -195,10 +199,26 @@ def build(resources: Resources) -> CooperationGraph:
     return CooperationGraph.from_resources(*as_records(resources))
 
 
-def scorer(graph: CooperationGraph, source: str, candidates: Sequence[str]) -> dict[str, float]:
-    """Our scorer as the service serves it: `suggest` over its own bounded candidate pool."""
-    del candidates  # the scorer generates its own
-    return {s.actor_id: s.score for s in suggest(graph, source, limit=graph.g.number_of_nodes())}
+class _Scorer:
+    """Our ranker as the service serves it: a model trained on the graph it is asked about
+    (the hidden ties unknown to it; the prior when the graph is too small), `suggest` over its
+    own bounded pool. The model and the feature space are made once per graph."""
+
+    def __init__(self) -> None:
+        self._ready: tuple[weakref.ref[CooperationGraph], RankingModel, FeatureSpace] | None = None
+
+    def __call__(
+        self, graph: CooperationGraph, source: str, candidates: Sequence[str]
+    ) -> dict[str, float]:
+        del candidates  # the scorer generates its own
+        if self._ready is None or self._ready[0]() is not graph:
+            self._ready = (weakref.ref(graph), train(graph.copy()), FeatureSpace.of(graph))
+        _, model, space = self._ready
+        found = suggest(graph, source, model=model, space=space, limit=graph.g.number_of_nodes())
+        return {s.actor_id: s.score for s in found}
+
+
+scorer = _Scorer()
 
 
 def _random(seed: int) -> Method:

@@ -17,6 +17,7 @@ import httpx
 from pydantic import ValidationError
 
 from services.matching.graph import CooperationGraph
+from services.matching.ranking.ranker import Ranker
 from services.matching.registry_client import FeedGap, RegistryClient
 from shared.events import parse_event
 
@@ -44,6 +45,9 @@ class GraphHolder:
     last_skipped_sequence: int | None = None
     last_skipped_reason: str | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Changes applied since start (events, snapshots): what the ranker's caches are keyed by.
+    revision: int = 0
+    ranker: Ranker = field(default_factory=Ranker)
 
     def skip(self, sequence: int | None, reason: str) -> None:
         self.skipped_events += 1
@@ -72,6 +76,7 @@ class GraphHolder:
                 "skipped_events": self.skipped_events,
                 "last_skipped_sequence": self.last_skipped_sequence,
                 "last_skipped_reason": self.last_skipped_reason,
+                "model": self.ranker.describe(),
             }
 
 
@@ -114,6 +119,9 @@ class Follower:
         )
         with self.holder.lock:
             self.holder.graph = graph
+            self.holder.revision += 1
+            # A new graph: the ranker learns it again (the current model serves meanwhile).
+            self.holder.ranker.trained_revision = None
             self.holder.applied = self.holder.head = snapshot.head
             self.holder.synced = True
             for reason in snapshot.rejected:
@@ -139,6 +147,7 @@ class Follower:
                 if sequence is not None:
                     self.holder.applied = sequence
                 applied += 1
+                self.holder.revision += 1
             self.holder.graph.retry_waiting()
             self.holder.applied = max(self.holder.applied, next_after)
             self.holder.head = head

@@ -30,24 +30,55 @@ class ActorSummary(BaseModel):
 
 class ReasonRead(BaseModel):
     code: str = Field(
-        description="shared_themes, structural_proximity, migrant_bridge, complementarity, "
-        "affinity or crowding (a penalty)."
+        description="structural_proximity, country_pair, popularity, distance, "
+        "complementarity, shared_themes, migrant_bridge, same_network or crowding."
     )
-    contribution: float = Field(description="What this reason adds to (or takes from) the score.")
+    contribution: float = Field(
+        description="What this reason adds to (or, negative, takes from) the log-odds of the "
+        "score: score = 1 / (1 + e^-(model intercept + the sum of the contributions))."
+    )
     text: str
     details: dict[str, Any] = Field(default_factory=dict)
 
 
 class SuggestionRead(BaseModel):
     actor: ActorSummary
-    score: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=1, description="The model's probability of a tie.")
     reasons: list[ReasonRead]
+
+
+class ModelSummary(BaseModel):
+    version: str
+    kind: Literal["learned", "prior"]
+    intercept: float = Field(description="The log-odds of an average candidate.")
 
 
 class SuggestionList(BaseModel):
     actor: ActorSummary
     items: list[SuggestionRead]
     graph_sequence: int = Field(description="The registry event the graph is up to date with.")
+    model: ModelSummary = Field(description="The ranking model that ordered these suggestions.")
+
+
+class ModelRead(BaseModel):
+    """The ranking model serving suggestions: what it learned from and how it did."""
+
+    version: str
+    kind: Literal["learned", "prior"] = Field(
+        description="`learned` from the graph's own ties, or the documented `prior` model for "
+        "a graph too small to learn from."
+    )
+    trained_at: str | None
+    training: dict[str, Any] = Field(
+        description="The cooperation pairs, hidden pairs, sources and candidates it learned from."
+    )
+    validation: dict[str, Any] = Field(
+        description="Recall@10 and MRR on held-out actors, with Adamic–Adar's on the same split."
+    )
+    coefficients: dict[str, float] = Field(description="Per feature, on standardised values.")
+    training_in_progress: bool
+    trainings: int
+    last_training_error: str | None
 
 
 class FeedbackCreate(BaseModel):

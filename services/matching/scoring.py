@@ -1,46 +1,60 @@
 """Partner suggestions: who should an actor work with, and why.
 
-Pure: works on a `CooperationGraph`, no I/O. Candidates come from a bounded neighbourhood and
-from the theme and country indexes, never from all pairs, so a query stays fast on a large
-graph. Every score in [0, 1] is the clipped sum of weighted signals, each returned as a reason
-with its contribution (see docs/matching.md).
+Pure: works on a `CooperationGraph`, no I/O. The ranker (`ranking/`) scores a bounded pool of
+candidates with a model learned from the graph's own ties (or the documented prior on a graph
+too small to learn from); this module turns its additive contributions into the reasons a
+person reads: the features of one kind are summed into one reason (see docs/matching.md), each
+with its share of the log-odds, a sentence naming the intermediaries, the migrant organisation,
+the country pattern or the partners to join instead, and details.
 """
 
-import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
+import numpy as np
 
 from services.matching.graph import CooperationGraph
+from services.matching.ranking.features import FEATURES, FeatureSpace
+from services.matching.ranking.model import PRIOR, RankingModel
+from services.matching.ranking.query import rank
 from services.matching.territories import bridged, crowding, residents
+from shared.countries import country_label
 
-__all__ = ["WEIGHTS", "Reason", "Suggestion", "candidates", "crowding", "suggest"]
+__all__ = ["REASONS", "Reason", "Suggestion", "crowding", "score", "space_of", "suggest"]
 
-WEIGHTS = {
-    "shared_themes": 0.25,
-    "structural_proximity": 0.40,
-    "migrant_bridge": 0.20,
-    "complementarity": 0.10,
-    "affinity": 0.05,
-    "crowding": -0.15,
+# Which reason each feature's contribution counts towards.
+REASONS = {
+    "common_neighbours": "structural_proximity",
+    "adamic_adar": "structural_proximity",
+    "resource_allocation": "structural_proximity",
+    "jaccard": "structural_proximity",
+    "paths_3": "structural_proximity",
+    "pagerank": "structural_proximity",
+    "country_pair": "country_pair",
+    "candidate_country_ties": "country_pair",
+    "same_country": "country_pair",
+    "candidate_degree": "popularity",
+    "source_degree": "popularity",
+    "distance": "distance",
+    "no_distance": "distance",
+    "kind_pair": "complementarity",
+    "same_level": "complementarity",
+    "shared_themes": "shared_themes",
+    "migrant_bridge": "migrant_bridge",
+    "same_network": "same_network",
+    "crowding": "crowding",
 }
-_NEIGHBOURHOOD_CAP = 2_000
-_INDEX_CAP = 300
-# Countries where French is an official or widely used language of local administration.
-_FRANCOPHONE_CODES = (
-    "FR BE CH LU MC CA HT SN ML BF NE CI BJ TG GN CM GA CG CD CF TD MG KM DJ RW BI MR MA TN DZ LB"
-    " VU SC MU"
-)
-FRANCOPHONE = frozenset(_FRANCOPHONE_CODES.split())
+assert set(REASONS) == set(FEATURES)
+_CODES = tuple(dict.fromkeys(REASONS.values()))
+_GROUPS = np.array([[REASONS[f] == code for f in FEATURES] for code in _CODES], dtype=float)
 
 
 @dataclass
 class Reason:
     code: str
-    contribution: float
+    contribution: float  # its share of the log-odds of the score
     text: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -48,237 +62,277 @@ class Reason:
 @dataclass
 class Suggestion:
     actor_id: str
-    score: float
+    score: float  # the model's probability, 1 / (1 + e^-(intercept + Σ contributions))
     reasons: list[Reason]
 
 
-def candidates(graph: CooperationGraph, source: str) -> set[str]:
-    """A bounded pool: two hops away, migrant bridges, co-actors of targets, theme × country."""
-    g = graph.g
-    pool: set[str] = set()
-    for neighbour in g.adj[source]:
-        if len(pool) >= _NEIGHBOURHOOD_CAP:
-            break
-        # A neighbour that is no partner (its home territory, a territory of origin) counts too.
-        pool.add(neighbour)
-        for second in g.adj[neighbour]:
-            pool.add(second)
-            if len(pool) >= _NEIGHBOURHOOD_CAP:
-                break
-    pool.update(bridged(graph, source))
-    node = g.nodes[source]
-    countries = {node["country"], *node.get("intervention_countries", ())}
-    countries |= {g.nodes[t]["country"] for t, _ in graph.ties_of(source, "active_in")}
-    home = graph.home_of(source)
-    if home is not None and home in g:
-        countries |= {
-            g.nodes[o]["country"]
-            for m in residents(graph, home)
-            for o in g.nodes[m]["origins"]
-            if o in g
-        }
-    for theme in node["themes"]:
-        in_theme = graph.by_theme.get(theme, set())
-        for country in countries:
-            in_country = graph.by_country.get(country, set())
-            pool.update(itertools.islice(in_country & in_theme, _INDEX_CAP))
-    for theme in node["themes"]:
-        # Beyond the countries it knows: an actor new to the graph has nothing else to go on.
-        pool.update(itertools.islice(graph.by_theme.get(theme, ()), _INDEX_CAP))
-    pool.discard(source)
-    # Country nodes are targets of work, never partners.
-    pool = {n for n in pool if g.nodes[n]["kind"] != "country"}
-    return pool
+def space_of(graph: CooperationGraph) -> FeatureSpace:
+    """A feature space of the graph as it is now (the service keeps one per graph revision)."""
+    return FeatureSpace.of(graph)
 
 
 def suggest(
     graph: CooperationGraph,
     source: str,
     *,
+    model: RankingModel = PRIOR,
+    space: FeatureSpace | None = None,
     limit: int = 10,
     kind: str | None = None,
     country: str | None = None,
     theme: str | None = None,
     exclude: Iterable[str] = (),
 ) -> list[Suggestion]:
-    """Ranked candidates for `source`, each with reasons; partners and `exclude` never appear."""
+    """Ranked candidates for `source`, each with reasons; partners and `exclude` never appear.
+
+    `space` may be a little older than `graph` (the service rebuilds it at most every second or
+    so): partners, filters and reasons are read from `graph`, which is current."""
+    space = space if space is not None and source in space.index else space_of(graph)
+    index = space.index
     excluded = set(exclude) | graph.partners(source) | {source}
-    ranked = []
-    for candidate in candidates(graph, source) - excluded:
-        node = graph.g.nodes[candidate]
-        if kind and node["kind"] != kind:
+    ranked = rank(
+        space,
+        model,
+        index[source],
+        excluded=[index[n] for n in excluded if n in index],
+        bridged=[index[t] for t in bridged(graph, source) if t in index],
+    )
+    grouped = ranked.contributions @ _GROUPS.T
+    found: list[Suggestion] = []
+    for position, row in enumerate(ranked.rows):
+        candidate = space.nodes[row]
+        if candidate not in graph.g:  # deleted since the space was built
             continue
-        if country and node["country"] != country:
+        node = graph.g.nodes[candidate]
+        if node["kind"] == "country" or candidate in excluded:
+            continue
+        if (kind and node["kind"] != kind) or (country and node["country"] != country):
             continue
         if theme and theme not in node["themes"]:
             continue
-        suggestion = score(graph, source, candidate)
-        if suggestion.score > 0:
-            ranked.append(suggestion)
-    ranked.sort(key=lambda s: (-s.score, graph.g.nodes[s.actor_id]["name"]))
-    return ranked[:limit]
+        probability = 1.0 / (1.0 + math.exp(-float(ranked.log_odds[position])))
+        reasons = _reasons(graph, space, source, candidate, grouped[position])
+        found.append(Suggestion(candidate, round(probability, 4), reasons))
+        if len(found) >= limit:
+            break
+    return found
 
 
-def score(graph: CooperationGraph, source: str, candidate: str) -> Suggestion:
-    reasons = [
-        reason
-        for reason in (
-            _shared_themes(graph, source, candidate),
-            _structural(graph, source, candidate),
-            _migrant_bridge(graph, source, candidate),
-            _complementarity(graph, source, candidate),
-            _affinity(graph, source, candidate),
-            _crowding(graph, source, candidate),
-        )
-        if reason is not None and reason.contribution != 0
-    ]
-    total = min(1.0, max(0.0, sum(r.contribution for r in reasons)))
-    return Suggestion(candidate, round(total, 4), reasons)
+def score(
+    graph: CooperationGraph,
+    source: str,
+    candidate: str,
+    *,
+    model: RankingModel = PRIOR,
+    space: FeatureSpace | None = None,
+) -> Suggestion:
+    """One candidate's score and reasons, whether or not it is in the source's pool."""
+    space = space or space_of(graph)
+    row, other = space.index[source], space.index[candidate]
+    bridges = np.array([space.index[t] for t in bridged(graph, source) if t in space.index])
+    features = space.matrix(row, np.array([other]), bridged=bridges)
+    contributions = model.contributions(features)
+    log_odds = float(model.log_odds(contributions)[0])
+    grouped = (contributions @ _GROUPS.T)[0]
+    reasons = _reasons(graph, space, source, candidate, grouped)
+    return Suggestion(candidate, round(1.0 / (1.0 + math.exp(-log_odds)), 4), reasons)
 
 
-# --- signals -------------------------------------------------------------------------------------
+# --- reasons -------------------------------------------------------------------------------------
+
+
+def _reasons(
+    graph: CooperationGraph,
+    space: FeatureSpace,
+    source: str,
+    candidate: str,
+    grouped: np.ndarray,
+) -> list[Reason]:
+    """A reason per kind of evidence whose contribution is not zero, largest first."""
+    found = []
+    for code, value in zip(_CODES, grouped, strict=True):
+        contribution = round(float(value), 4)
+        if contribution == 0:
+            continue
+        text, details = _WORDS[code](graph, space, source, candidate, contribution)
+        found.append(Reason(code, contribution, text, details))
+    found.sort(key=lambda r: (-r.contribution, r.code))
+    return found
 
 
 def _name(graph: CooperationGraph, actor_id: str) -> str:
     return graph.g.nodes[actor_id]["name"]
 
 
-def _shared_themes(graph: CooperationGraph, a: str, b: str) -> Reason | None:
-    ta, tb = graph.g.nodes[a]["themes"], graph.g.nodes[b]["themes"]
-    shared = sorted(ta & tb)
-    if not shared:
-        return None
-    jaccard = len(shared) / len(ta | tb)
-    return Reason(
-        "shared_themes",
-        round(WEIGHTS["shared_themes"] * jaccard, 4),
-        f"works on the same themes: {', '.join(shared)}",
-        {"themes": shared},
-    )
+Words = tuple[str, dict[str, Any]]
 
 
-def _structural(graph: CooperationGraph, a: str, b: str) -> Reason | None:
+def _structural(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    g = graph.g
     # The intermediaries that weigh most first: Adamic–Adar counts each one 1 / log(degree).
-    common = sorted(nx.common_neighbors(graph.g, a, b), key=lambda n: (graph.g.degree(n), n))
-    if not common:
-        return None
-    [(_, _, index)] = nx.adamic_adar_index(graph.g, [(a, b)])
-    strength = index / (index + 1.0)
-    names = [_name(graph, n) for n in common[:3]]
-    return Reason(
-        "structural_proximity",
-        round(WEIGHTS["structural_proximity"] * strength, 4),
-        f"close in the network (Adamic–Adar {index:.2f}) through {', '.join(names)}",
-        {"adamic_adar": round(index, 4), "intermediaries": common[:5]},
-    )
+    common = sorted(set(g.adj[a]) & set(g.adj[b]), key=lambda n: (g.degree(n), n))
+    if common:
+        index = sum(1 / math.log(g.degree(n)) for n in common if g.degree(n) > 1)
+        names = ", ".join(_name(graph, n) for n in common[:3])
+        return f"close in the network (Adamic–Adar {index:.2f}) through {names}", {
+            "adamic_adar": round(index, 4),
+            "intermediaries": common[:5],
+        }
+    if contribution > 0:
+        return "reachable in the network through partners of partners", {}
+    return "far apart in the network: no partner in common", {}
 
 
-def _migrant_bridge(graph: CooperationGraph, a: str, b: str) -> Reason | None:
-    home_a, home_b = graph.home_of(a), graph.home_of(b)
+def _country_pair(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    na, nb = graph.g.nodes[a], graph.g.nodes[b]
+    ca, cb = na["country"], nb["country"]
+    row_a, row_b = space.index[a], space.index[b]
+    lift = math.exp(float(space.country_lift[space.country[row_a], space.country[row_b]]))
+    ties = int(space.country_ties[row_b, space.country[row_a]])
+    label_a, label_b = country_label(ca, "en"), country_label(cb, "en")
+    if ca == cb:
+        text = f"actors of {label_a} cooperate with each other {lift:.1f}× as often as chance"
+    else:
+        text = f"actors of {label_a} and {label_b} cooperate {lift:.1f}× as often as chance"
+    if ties:
+        text += f"; {nb['name']} already has {ties} partner{'s' if ties > 1 else ''} in {label_a}"
+    return text, {"countries": [ca, cb], "lift": round(lift, 2), "ties_with_country": ties}
+
+
+def _popularity(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    partners = len(graph.partners(b))
+    if partners == 0:
+        return f"{_name(graph, b)} has no partner yet", {"partners": 0}
+    return f"{_name(graph, b)} already has {partners} partner{'s' if partners > 1 else ''}", {
+        "partners": partners
+    }
+
+
+def _distance(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    na, nb = graph.g.nodes[a], graph.g.nodes[b]
+    if None in (na["latitude"], na["longitude"], nb["latitude"], nb["longitude"]):
+        return "no coordinates to compare their places", {}
+    km = _distance_km(na, nb)
+    return (f"close on the map ({km:.0f} km)" if contribution > 0 else f"{km:.0f} km apart"), {
+        "distance_km": round(km)
+    }
+
+
+def _complementarity(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    na, nb = graph.g.nodes[a], graph.g.nodes[b]
+    if na["kind"] == "local_authority" and nb["kind"] == "local_authority":
+        if na["country"] != nb["country"]:
+            level = na.get("level") if na.get("level") == nb.get("level") else None
+            return (
+                f"two local authorities of different countries, both of level {level}"
+                if level
+                else "two local authorities of different countries"
+            ), {}
+        return "two local authorities of one country", {}
+    authority, other = (a, b) if na["kind"] == "local_authority" else (b, a)
+    home = graph.g.nodes[other].get("based_in")
+    is_authority = graph.g.nodes[authority]["kind"] == "local_authority"
+    if is_authority and home == authority:
+        return "an organisation of the authority's own territory", {}
     if (
-        not home_a
-        or not home_b
-        or home_a == home_b
-        or home_a not in graph.g
-        or home_b not in graph.g
+        is_authority
+        and home is not None
+        and any(t.type in ("cooperates_with", "active_in") for t in graph.ties(home, authority))
     ):
-        return None
+        return (
+            f"an organisation of {_name(graph, home)}, which already cooperates with "
+            f"{_name(graph, authority)}"
+        ), {}
+    how = "often" if contribution > 0 else "rarely"
+    return f"a {_kind(na['kind'])} and a {_kind(nb['kind'])}: kinds that {how} work together", {}
+
+
+def _kind(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _shared_themes(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    shared = sorted(graph.g.nodes[a]["themes"] & graph.g.nodes[b]["themes"])
+    if not shared:
+        return "no theme in common", {"themes": []}
+    return f"works on the same themes: {', '.join(shared)}", {"themes": shared}
+
+
+def _migrant_bridge(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    home_a, home_b = graph.home_of(a), graph.home_of(b)
     for x, y in ((home_a, home_b), (home_b, home_a)):
+        if not x or not y or x not in graph.g or y not in graph.g:
+            continue
         for organisation in residents(graph, x):
             if y in graph.g.nodes[organisation]["origins"]:
-                return Reason(
-                    "migrant_bridge",
-                    WEIGHTS["migrant_bridge"],
-                    f"{_name(graph, organisation)} is based in {_name(graph, x)} and originates "
-                    f"from {_name(graph, y)}",
-                    {"organisation": organisation, "based_in": x, "originates_from": y},
-                )
-    return None
+                return (
+                    f"{_name(graph, organisation)} is based in {_name(graph, x)} and "
+                    f"originates from {_name(graph, y)}"
+                ), {"organisation": organisation, "based_in": x, "originates_from": y}
+    return "no migrant organisation links their territories", {}
 
 
-def _complementarity(graph: CooperationGraph, a: str, b: str) -> Reason | None:
-    na, nb = graph.g.nodes[a], graph.g.nodes[b]
-    pair = {na["kind"], nb["kind"]}
-    value, why = 0.0, ""
-    if (
-        pair == {"local_authority"}
-        and na["country"] != nb["country"]
-        and "FR" in (na["country"], nb["country"])
-    ):
-        if na.get("level") and na.get("level") == nb.get("level"):
-            value, why = 1.0, f"a French and a foreign local authority, both of level {na['level']}"
-        else:
-            value, why = 0.7, "a French and a foreign local authority"
-    elif "local_authority" in pair and pair & {"association", "migrant_organisation"}:
-        authority, other = (na, nb) if na["kind"] == "local_authority" else (nb, na)
-        authority_id = a if na["kind"] == "local_authority" else b
-        home = other.get("based_in")
-        if home == authority_id:
-            value, why = 0.8, "an organisation of the authority's own territory"
-        elif home is not None and _cooperating(graph, home, authority_id):
-            value = 1.0
-            why = (
-                f"an organisation of {_name(graph, home)}, which already cooperates with "
-                f"{authority['name']}"
-            )
-        elif authority["country"] in other.get("intervention_countries", ()):
-            value, why = 0.7, "an organisation already working in the authority's country"
-    elif pair == {"association", "migrant_organisation"} and na.get("based_in") == nb.get(
-        "based_in"
-    ):
-        value, why = 0.6, "an association and a migrant organisation of the same territory"
-    elif pair & {"resource_centre", "network"}:
-        value, why = 0.3, "a resource centre or network that connects actors"
-    if value == 0:
-        return None
-    return Reason("complementarity", round(WEIGHTS["complementarity"] * value, 4), why)
+def _same_network(
+    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
+) -> Words:
+    def networks(actor: str) -> set[str]:
+        return {
+            other
+            for other, data in graph.g.adj[actor].items()
+            for tie in data["ties"].values()
+            if tie.type in ("member_of", "coordinates") and tie.origin in (None, actor)
+        }
+
+    shared = sorted(networks(a) & networks(b))
+    if not shared:
+        return "no network in common", {}
+    names = ", ".join(_name(graph, n) for n in shared[:3])
+    return f"members of the same network: {names}", {"networks": shared}
 
 
-def _cooperating(graph: CooperationGraph, a: str, b: str) -> bool:
-    """True when a convention or a project joins the two actors (or takes one to the other)."""
-    return any(t.type in ("cooperates_with", "active_in") for t in graph.ties(a, b))
-
-
-def _affinity(graph: CooperationGraph, a: str, b: str) -> Reason | None:
-    na, nb = graph.g.nodes[a], graph.g.nodes[b]
-    coordinates = (na["latitude"], na["longitude"], nb["latitude"], nb["longitude"])
-    if na["country"] == nb["country"] and None not in coordinates:
-        km = _distance_km(na, nb)
-        value = math.exp(-km / 150.0)
-        if value < 0.05:
-            return None
-        return Reason(
-            "affinity",
-            round(WEIGHTS["affinity"] * value, 4),
-            f"geographically close ({km:.0f} km)",
-            {"distance_km": round(km)},
-        )
-    if na["country"] != nb["country"] and {na["country"], nb["country"]} <= FRANCOPHONE:
-        return Reason(
-            "affinity", round(WEIGHTS["affinity"] * 0.6, 4), "a shared working language: French"
-        )
-    return None
-
-
-def _crowding(graph: CooperationGraph, source: str, candidate: str) -> Reason | None:
-    node = graph.g.nodes[candidate]
-    if node["kind"] != "local_authority":
-        return None
-    themes = graph.g.nodes[source]["themes"]
+def _crowding(
+    graph: CooperationGraph, space: FeatureSpace, source: str, candidate: str, contribution: float
+) -> Words:
+    # On the themes of the work there, as the feature counts it (overlaps.py's definitions).
+    themes = {t for _, tie in graph.ties_of(candidate, "active_in") for t in tie.themes}
     # The source's own territory working there is the partner to join, not a competitor.
     home = graph.home_of(source) or source
     crowd = [a for a in crowding(graph, candidate, themes) if a not in (source, home)]
-    if len(crowd) < 2:
-        return None
-    weight = min(1.0, (len(crowd) - 1) / 3)
-    names = [_name(graph, a) for a in crowd[:5]]
-    return Reason(
-        "crowding",
-        round(WEIGHTS["crowding"] * weight, 4),
-        f"{len(crowd)} uncoordinated partners already work there on these themes "
-        f"({', '.join(names)}): join them rather than add another bilateral tie",
-        {"uncoordinated_actors": crowd, "join_instead": True},
-    )
+    if not crowd:
+        return "partners already at work there coordinate", {}
+    names = ", ".join(_name(graph, a) for a in crowd[:5])
+    return (
+        f"{len(crowd)} uncoordinated partners already work there ({names}): "
+        "join them rather than add another bilateral tie"
+    ), {"uncoordinated_actors": crowd, "join_instead": True}
+
+
+_WORDS = {
+    "structural_proximity": _structural,
+    "country_pair": _country_pair,
+    "popularity": _popularity,
+    "distance": _distance,
+    "complementarity": _complementarity,
+    "shared_themes": _shared_themes,
+    "migrant_bridge": _migrant_bridge,
+    "same_network": _same_network,
+    "crowding": _crowding,
+}
+assert set(_WORDS) == set(_CODES)
 
 
 def _distance_km(a: dict[str, Any], b: dict[str, Any]) -> float:

@@ -49,6 +49,24 @@ class MatchingSettings(ServiceSettings):
         default=600, ge=0, description="Matching queries a minute per client address (0: none)."
     )
 
+    train_ranker: bool = Field(
+        default=True,
+        description="Learn the suggestion ranker from the graph's own ties in the background "
+        "(off: the documented prior model serves).",
+    )
+    retrain_after_changes: int = Field(
+        default=200, ge=1, description="Changes to the graph after which the ranker is retrained."
+    )
+    training_check_seconds: float = Field(
+        default=10.0, gt=0, description="How often the trainer looks whether a training is due."
+    )
+    features_max_age_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="While the graph keeps changing, how old the feature snapshot suggestions "
+        "rank with may be (partners and filters always read the live graph).",
+    )
+
     def service_key(self) -> str | None:
         if self.registry_key:
             return self.registry_key

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from services.matching.graph import CooperationGraph
 from services.matching.overlaps import coordinated, home_territory
 
-__all__ = ["bridged", "crowd_sizes", "crowding", "residents"]
+__all__ = ["bridged", "crowding", "crowds", "residents"]
 
 
 def residents(graph: CooperationGraph, territory: str) -> list[str]:
@@ -52,14 +52,14 @@ def crowding(graph: CooperationGraph, target: str, themes: Iterable[str]) -> lis
     return sorted(uncoordinated)
 
 
-def crowd_sizes(graph: CooperationGraph) -> dict[str, int]:
-    """Per territory where local authorities are active, how many of them do not coordinate
-    (on any theme): the crowding a ranker can weigh without knowing the query's themes."""
-    sizes = {}
+def crowds(graph: CooperationGraph) -> dict[str, list[str]]:
+    """Per territory where local authorities are active without coordinating (on any theme of
+    the work there), those authorities: the crowding a ranker weighs for every query."""
+    found = {}
     for node in graph.g.nodes:
         themes = {t for _, tie in graph.ties_of(node, "active_in") for t in tie.themes}
         if themes:
             crowd = crowding(graph, node, themes)
             if crowd:
-                sizes[node] = len(crowd)
-    return sizes
+                found[node] = crowd
+    return found

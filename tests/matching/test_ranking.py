@@ -6,11 +6,13 @@ import random
 
 import numpy as np
 
+from services.matching.follower import GraphHolder
 from services.matching.graph import CooperationGraph
 from services.matching.ranking.features import FEATURES, FeatureSpace
 from services.matching.ranking.model import PRIOR
 from services.matching.ranking.query import rank
 from services.matching.ranking.splits import cooperation_pairs, draw_hidden
+from services.matching.ranking.trainer import Trainer
 from services.matching.ranking.training import query_rows, train
 from tests.matching.resources import actor, convention
 
@@ -110,3 +112,26 @@ def test_the_pool_reaches_beyond_two_hops_and_stays_bounded():
     two_hops = set((space.adjacency[row] @ space.adjacency).indices)
     assert set(pool) - two_hops - {row}, "nothing beyond two hops"
     assert row not in pool
+
+
+def test_the_trainer_swaps_in_a_new_version_after_enough_changes_and_health_shows_it():
+    towns, conventions = _network()
+    holder = GraphHolder(graph=_graph(towns, conventions), synced=True, reachable=True)
+    trainer = Trainer(holder, retrain_after=3, check_seconds=60)
+    assert holder.status()["model"]["kind"] == "prior"
+
+    assert trainer.train_once()
+    first = holder.status()["model"]
+    assert first["kind"] == "learned" and first["trainings"] == 1
+    assert first["validation"]["queries"] > 0
+    assert not trainer.train_once(), "nothing changed: no training due"
+
+    # Two changes are not enough; the third is.
+    for number, (a, b) in enumerate([("t1-0", "t9-1"), ("t2-0", "t8-1"), ("t4-0", "t7-1")]):
+        holder.graph.put_convention(convention(f"new-{number}", a, b, themes=[]))
+        holder.revision += 1
+        assert trainer.train_once() == (number == 2)
+    second = holder.status()["model"]
+    assert second["version"] != first["version"] and second["trainings"] == 2
+    # Training worked on a copy: the graph served still has every tie.
+    assert len(cooperation_pairs(holder.graph)) == len(conventions) + 3

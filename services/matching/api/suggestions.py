@@ -11,6 +11,7 @@ from services.matching.api.present import actor_summary, known_actor
 from services.matching.schemas import (
     FeedbackCreate,
     FeedbackRead,
+    ModelSummary,
     ReasonRead,
     SuggestionList,
     SuggestionRead,
@@ -46,9 +47,13 @@ def suggestions(
     with holder.lock:
         graph = holder.graph
         source = known_actor(graph, actor_id)
+        ranker = holder.ranker
+        model = ranker.model
         ranked = scoring.suggest(
             graph,
             source,
+            model=model,
+            space=ranker.space(graph, holder.revision, source),
             limit=limit,
             kind=kind,
             country=country,
@@ -71,6 +76,7 @@ def suggestions(
                 )
                 for s in ranked
             ],
+            model=ModelSummary(version=model.version, kind=model.kind, intercept=model.intercept),
         )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.matching.graph import CooperationGraph
+from services.matching.territories import crowds
 
 __all__ = ["FEATURES", "FeatureSpace"]
 
@@ -70,7 +71,8 @@ class FeatureSpace:
     latitude: np.ndarray  # radians, nan when unknown
     longitude: np.ndarray
     home: np.ndarray  # row of the node's home territory, -1 when none
-    crowd: np.ndarray  # uncoordinated partners active in the node's territory
+    # Territory row → rows of the local authorities active there without coordinating.
+    crowds: dict[int, frozenset[int]]
     is_actor: np.ndarray  # False for country nodes, never candidates
     countries: list[str]
     kinds: list[str]
@@ -83,7 +85,14 @@ class FeatureSpace:
     # --- building ---------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, graph: CooperationGraph, crowd: dict[str, int] | None = None) -> "FeatureSpace":
+    def of(cls, graph: CooperationGraph) -> "FeatureSpace":
+        """The space of `graph` as it is now, crowds included."""
+        return cls.build(graph, crowds=crowds(graph))
+
+    @classmethod
+    def build(
+        cls, graph: CooperationGraph, crowds: dict[str, list[str]] | None = None
+    ) -> "FeatureSpace":
         g = graph.g
         nodes = sorted(g.nodes)
         index = {node: i for i, node in enumerate(nodes)}
@@ -128,7 +137,6 @@ class FeatureSpace:
         longitude = np.radians(np.array([_coordinate(a, "longitude") for a in attrs]))
         homes = [graph.home_of(node) for node in nodes]
         home = np.array([index.get(h, -1) if h else -1 for h in homes], dtype=np.int64)
-        crowd_counts = crowd or {}
         is_actor = np.array([a["kind"] != "country" for a in attrs])
         by_degree = np.lexsort((np.arange(n), -degree))
         by_degree = by_degree[is_actor[by_degree]]
@@ -150,7 +158,11 @@ class FeatureSpace:
             latitude=latitude,
             longitude=longitude,
             home=home,
-            crowd=np.array([crowd_counts.get(node, 0) for node in nodes], dtype=float),
+            crowds={
+                index[target]: frozenset(index[m] for m in members if m in index)
+                for target, members in (crowds or {}).items()
+                if target in index
+            },
             is_actor=is_actor,
             countries=countries,
             kinds=kinds,
@@ -207,6 +219,22 @@ class FeatureSpace:
             rank = _PAGERANK_ALPHA * restart + (1 - _PAGERANK_ALPHA) * (self.walk @ rank)
         return rank
 
+    def _crowding(self, source: int, candidates: np.ndarray) -> np.ndarray:
+        """Per candidate territory, the uncoordinated authorities at work there, leaving out
+        the source and its home (the partners it would join, not competitors); fewer than
+        two is no crowd."""
+        sizes = np.zeros(len(candidates))
+        if not self.crowds:
+            return sizes
+        own = {source, int(self.home[source])}
+        where = {int(row): i for i, row in enumerate(candidates)}
+        for target, members in self.crowds.items():
+            position = where.get(target)
+            if position is not None:
+                size = len(members - own)
+                sizes[position] = size if size >= 2 else 0
+        return sizes
+
     def matrix(
         self,
         source: int,
@@ -218,7 +246,7 @@ class FeatureSpace:
         """The feature matrix of `candidates` (rows) for `source`, columns in `FEATURES` order.
 
         `bridged` lists the rows of the territories a migrant organisation links to the
-        source's home (see `scoring.bridged`)."""
+        source's home (see `territories.bridged`)."""
         a = self.adjacency
         row = a[source]
         degree = self.degree
@@ -278,7 +306,7 @@ class FeatureSpace:
             np.divide(shared, theme_union, out=np.zeros_like(shared), where=theme_union > 0),
             bridge.astype(float),
             same_network.astype(float),
-            np.log1p(self.crowd[candidates]),
+            np.log1p(self._crowding(source, candidates)),
         ]
         return np.column_stack(columns)
 

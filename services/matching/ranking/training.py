@@ -28,7 +28,7 @@ from services.matching.ranking.splits import (
     hidden_partners,
     hide,
 )
-from services.matching.territories import bridged, crowd_sizes
+from services.matching.territories import bridged
 
 __all__ = ["MIN_HIDDEN", "TrainingSet", "adamic_adar_ranks", "query_rows", "train"]
 
@@ -64,7 +64,7 @@ def train(
     if len(hidden) < MIN_HIDDEN:
         return PRIOR
     hide(graph, hidden)
-    space = FeatureSpace.build(graph, crowd=crowd_sizes(graph))
+    space = FeatureSpace.of(graph)
     partners = hidden_partners(graph, hidden)
     sources = sorted(partners)
     random.Random(seed).shuffle(sources)
