@@ -11,7 +11,7 @@ export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
 SERVICE_KEY := data/matching-service.key
 export MATCHING_REGISTRY_KEY_FILE ?= $(SERVICE_KEY)
 
-.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client bench
+.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client bench evaluate
 
 run: demo ## migrate, load the demo data if empty, serve both services (Ctrl-C stops both)
 	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
@@ -51,6 +51,9 @@ demo: migrate
 
 bench: install ## benchmarks on real data, printed as tables (BENCH_ARGS="--runs 1 --postgres URL")
 	$(PY) bench/import_bench.py $(BENCH_ARGS)
+
+evaluate: install ## partner suggestions on a real network, through the import and the API, against classical baselines (EVALUATE_ARGS="--seeds 1")
+	$(PY) bench/suggestions_eval.py $(EVALUATE_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

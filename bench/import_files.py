@@ -49,7 +49,17 @@ if str(REPO) not in sys.path:
 
 from shared.countries import CountryNotFound, resolve_country  # noqa: E402
 
-__all__ = ["ACTORS", "DEFAULT_OUT", "DEFAULT_TSV", "TWINNINGS", "BuiltFiles", "build"]
+__all__ = [
+    "ACTORS",
+    "DEFAULT_OUT",
+    "DEFAULT_TSV",
+    "TWINNINGS",
+    "BuiltFiles",
+    "Place",
+    "build",
+    "network",
+    "write_csv",
+]
 
 DEFAULT_TSV = REPO / "datasets" / "wikidata_sister_cities.tsv"
 DEFAULT_OUT = REPO / "bench" / ".cache"
@@ -71,7 +81,7 @@ class BuiltFiles:
 
 
 @dataclass(frozen=True)
-class _Place:
+class Place:
     qid: str
     name: str
     country: str
@@ -85,7 +95,7 @@ def build(
     twinnings: int = TWINNINGS,
 ) -> BuiltFiles:
     """Write `actors.csv` and `twinnings.csv` in `out`; see the module's docstring."""
-    places, ties = _network(tsv)
+    places, ties = network(tsv)
     if not places:
         raise SystemExit(f"{tsv}: no place with a country the registry resolves")
     actor_rows: list[list[str]] = []
@@ -126,8 +136,8 @@ def build(
         )
     out.mkdir(parents=True, exist_ok=True)
     actors_path, twinnings_path = out / "actors.csv", out / "twinnings.csv"
-    _write(actors_path, ACTOR_COLUMNS, actor_rows)
-    _write(twinnings_path, TWINNING_COLUMNS, twinning_rows)
+    write_csv(actors_path, ACTOR_COLUMNS, actor_rows)
+    write_csv(twinnings_path, TWINNING_COLUMNS, twinning_rows)
     return BuiltFiles(
         actors=actors_path,
         twinnings=twinnings_path,
@@ -143,20 +153,20 @@ def _ref(qid: str, copy: int) -> str:
     return qid if copy == 1 else f"{qid}#{copy}"
 
 
-def _name(place: _Place, copy: int) -> str:
+def _name(place: Place, copy: int) -> str:
     return place.name if copy == 1 else f"{place.name} ({copy})"
 
 
-def _network(tsv: Path) -> tuple[list[_Place], list[tuple[str, str]]]:
+def network(tsv: Path) -> tuple[list[Place], list[tuple[str, str]]]:
     """Places with a resolvable country, in order of first appearance, and the ties between them."""
-    places: dict[str, _Place] = {}
+    places: dict[str, Place] = {}
     pairs: list[tuple[str, str]] = []
     with tsv.open(encoding="utf-8", newline="") as file:
         for row in csv.DictReader(file, delimiter="\t"):
             for side in ("a", "b"):
                 qid = row[f"qid_{side}"].strip()
                 if qid not in places:
-                    places[qid] = _Place(
+                    places[qid] = Place(
                         qid, row[f"name_{side}"].strip(), row[f"country_{side}"].strip()
                     )
             pairs.append((row["qid_a"].strip(), row["qid_b"].strip()))
@@ -182,7 +192,7 @@ def _resolves(country: str) -> bool:
     return True
 
 
-def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+def write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, quoting=csv.QUOTE_ALL)
         writer.writerow(header)
