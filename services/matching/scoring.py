@@ -34,6 +34,7 @@ REASONS = {
     "pagerank": "structural_proximity",
     "country_pair": "country_pair",
     "candidate_country_ties": "country_pair",
+    "source_country_ties": "country_pair",
     "same_country": "country_pair",
     "candidate_degree": "popularity",
     "source_degree": "popularity",

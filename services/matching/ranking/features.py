@@ -27,6 +27,7 @@ FEATURES = (
     "pagerank",  # personalised PageRank from the source (log10, floored)
     "country_pair",  # log lift: how much more often the two countries cooperate than chance
     "candidate_country_ties",  # candidate's ties with the source's country (log1p)
+    "source_country_ties",  # source's ties with the candidate's country (log1p)
     "same_country",
     "candidate_degree",  # log1p
     "source_degree",  # log1p
@@ -296,6 +297,7 @@ class FeatureSpace:
             ppr,
             self.country_lift[source_country, their_country],
             np.log1p(self.country_ties[candidates, source_country]),
+            np.log1p(self.country_ties[source, their_country]),
             (their_country == source_country).astype(float),
             np.log1p(degree[candidates]),
             np.full(len(candidates), np.log1p(degree[source])),
