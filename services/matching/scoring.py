@@ -207,11 +207,12 @@ def _country_pair(
 def _popularity(
     graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
 ) -> Words:
-    partners = len(graph.partners(b))
-    if partners == 0:
-        return f"{_name(graph, b)} has no partner yet", {"partners": 0}
-    return f"{_name(graph, b)} already has {partners} partner{'s' if partners > 1 else ''}", {
-        "partners": partners
+    # The feature counts every tie (memberships, a home territory…), so the words do too.
+    ties = graph.g.degree(b)
+    if ties == 0:
+        return f"{_name(graph, b)} is tied to no one yet", {"ties": 0}
+    return f"{_name(graph, b)} is already tied to {ties} actor{'s' if ties > 1 else ''}", {
+        "ties": ties
     }
 
 
@@ -255,11 +256,12 @@ def _complementarity(
             f"{_name(graph, authority)}"
         ), {}
     how = "often" if contribution > 0 else "rarely"
-    return f"a {_kind(na['kind'])} and a {_kind(nb['kind'])}: kinds that {how} work together", {}
+    return f"{_kind(na['kind'])} and {_kind(nb['kind'])}: kinds that {how} work together", {}
 
 
 def _kind(kind: str) -> str:
-    return kind.replace("_", " ")
+    words = kind.replace("_", " ")
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
 def _shared_themes(
