@@ -3,12 +3,11 @@
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlmodel import Session, col, exists, func, or_, select
 
 from services.registry.bulk import IDENTIFIERS, bulk_of
+from services.registry.duplicates import index_actor, likely_duplicates
 from services.registry.models import (
     Actor,
     ActorIntervention,
@@ -37,14 +36,13 @@ from services.registry.resources import (
 from services.registry.schemas import ActorBase, ActorCreate, ActorUpdate
 from services.registry.vocabulary import ActorKind, Level, Status
 from shared.errors import Conflict, FieldError
-from shared.text import comparable_name, fold
+from shared.text import fold
 
 __all__ = [
     "ActorFilters",
     "create_actor",
     "delete_actor",
     "list_actors",
-    "similar_names",
     "update_actor",
 ]
 
@@ -118,6 +116,7 @@ def create_actor(
         _refuse_likely_duplicate(session, actor, duplicate_threshold)
     session.add(actor)
     flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
+    index_actor(session, actor, created=True)
     record_change(session, actor, "created")
     return actor
 
@@ -130,10 +129,13 @@ def update_actor(
     check_acts_for(session, {actor.id}, "this actor")
     check_if_match(actor, if_match)
     refuse_cleared(data, _REQUIRED)
+    named = (actor.kind, actor.country, actor.name)
     _apply(actor, data, data.model_fields_set)
     _check(session, actor)
     touch(actor)
     flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
+    if (actor.kind, actor.country, actor.name) != named:
+        index_actor(session, actor, created=False)
     record_change(session, actor, "updated")
     return actor
 
@@ -173,6 +175,7 @@ def delete_actor(session: Session, actor_id: uuid.UUID, *, if_match: str | None)
             projects=[{"id": str(p.id), "title": p.title} for p in projects],
         )
     soft_delete(actor)
+    index_actor(session, actor, created=False)
     record_change(session, actor, "deleted")
     for relationship in session.exec(
         select(ActorRelationship).where(
@@ -359,33 +362,8 @@ def _raise_taken(name: str, value: str, owner_name: str, owner_id: uuid.UUID) ->
     )
 
 
-def similar_names(name: str, names: dict[uuid.UUID, str], threshold: float) -> list[dict[str, Any]]:
-    """The five names most like `name` scoring at least `threshold` (0–100), best first.
-
-    Names are compared without the usual prefixes of an authority ("Ville de Lyon" is Lyon),
-    folded, words in order (rapidfuzz's token-sort ratio).
-    """
-    matches = process.extract(
-        comparable_name(name),
-        {key: comparable_name(other) for key, other in names.items()},
-        scorer=fuzz.ratio,
-        score_cutoff=threshold,
-        limit=5,
-    )
-    return [
-        {"id": str(key), "name": names[key], "score": round(score, 1)} for _, score, key in matches
-    ]
-
-
 def _refuse_likely_duplicate(session: Session, actor: Actor, threshold: float) -> None:
-    rows = session.exec(
-        select(Actor.id, Actor.name).where(
-            Actor.kind == actor.kind,
-            Actor.country == actor.country,
-            col(Actor.deleted_at).is_(None),
-        )
-    ).all()
-    candidates = similar_names(actor.name, {row.id: row.name for row in rows}, threshold)
+    candidates = likely_duplicates(session, actor.kind, actor.country, actor.name, threshold)
     if candidates:
         raise LikelyDuplicate(
             f"{actor.name} looks like an actor already registered: "

@@ -64,6 +64,10 @@ class BulkIndex:
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     pending_audit: list[dict[str, Any]] = field(default_factory=list)
     feed_locked: bool = False
+    # Name keys (duplicates.index_actor) to write at the flush, by actor, and actors whose
+    # stored keys go first.
+    pending_name_keys: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    pending_name_key_removals: set[uuid.UUID] = field(default_factory=set)
     _keys_of: dict[uuid.UUID, list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod

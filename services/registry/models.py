@@ -25,6 +25,7 @@ from shared.idempotency import idempotency_table
 __all__ = [
     "Actor",
     "ActorIntervention",
+    "ActorNameKey",
     "ActorOrigin",
     "ActorRelationship",
     "ActorTheme",
@@ -274,6 +275,17 @@ class Event(SQLModel, table=True):
     resource_id: uuid.UUID = Field(index=True)
     resource_version: int
     data: dict[str, Any] = Field(sa_type=JSON)
+
+
+class ActorNameKey(SQLModel, table=True):
+    """A segment of a live actor's comparable name, under which duplicate detection finds it
+    (services.registry.name_keys). Derived from the actor; rewritten when its name, kind or
+    country changes, removed when it is deleted."""
+
+    __tablename__: ClassVar[str] = "actor_name_key"  # type: ignore[misc]
+
+    key: str = Field(primary_key=True, max_length=100)
+    actor_id: uuid.UUID = Field(primary_key=True, index=True)
 
 
 class SourceRef(SQLModel, table=True):

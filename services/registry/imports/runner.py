@@ -26,6 +26,8 @@ from sqlmodel import Session, col, select
 from services.registry import actors, conventions, projects, relationships
 from services.registry.bulk import CASE_FREE_IDENTIFIERS, IDENTIFIERS, BulkIndex
 from services.registry.columns import RESOURCES, Resource
+from services.registry.duplicates import NameIndex
+from services.registry.duplicates import flush_pending as flush_name_keys
 from services.registry.imports.cells import to_fields
 from services.registry.imports.reading import RawRow
 from services.registry.imports.refs import Refs
@@ -48,7 +50,7 @@ from services.registry.schemas import (
 )
 from shared.db import begin_write
 from shared.errors import Conflict, FieldError, InvalidInput, Problem, field_errors
-from shared.text import comparable_name, fold
+from shared.text import fold
 
 __all__ = ["ImportOptions", "run_import"]
 
@@ -112,7 +114,7 @@ class _Run:
         self.batches_committed = 0
         self.stopped: str | None = None
         self.ignored: set[str] = set()
-        self._names: dict[tuple[str, str, str], dict[uuid.UUID, str]] | None = None
+        self._names: NameIndex | None = None
         self._natural: dict[tuple[Any, ...], uuid.UUID] | None = None
         self._loaded: list[Any] = []
 
@@ -179,6 +181,7 @@ class _Run:
             return
         try:
             flush_events(self.session)
+            flush_name_keys(self.session)
             self.refs.write_pending(self.session)
             self.session.commit()
         except (IntegrityError, DBAPIError) as error:
@@ -291,8 +294,7 @@ class _Run:
     def _remember(self, resource: Resource, record: Any) -> None:
         if resource == "actor":
             self.bulk.remember_actor(record)
-            key = (record.kind, record.country, comparable_name(record.name)[:4])
-            self._name_index().setdefault(key, {})[record.id] = record.name
+            self._name_index().add(record.id, record.kind, record.country, record.name)
         elif resource == "relationship":
             self.bulk.remember_relationship(record)
         elif resource == "convention":
@@ -353,25 +355,18 @@ class _Run:
 
     # --- likely duplicates -----------------------------------------------------------------
 
-    def _name_index(self) -> dict[tuple[str, str, str], dict[uuid.UUID, str]]:
-        """Live actors' names by kind, country and the first letters of the comparable name.
-
-        Comparing a new name with every name of its kind and country costs O(n²) over a
-        directory; near-identical names (score ≥ 92) almost always share their first letters.
-        """
+    def _name_index(self) -> NameIndex:
+        """Live actors' names under their name keys, loaded once, kept current by the rows."""
         if self._names is None:
-            self._names = defaultdict(dict)
+            self._names = NameIndex()
             for known in self.bulk.actors.values():
-                key = (known.kind, known.country, comparable_name(known.name)[:4])
-                self._names[key][known.id] = known.name
+                self._names.add(known.id, known.kind, known.country, known.name)
         return self._names
 
     def _likely_duplicates(self, data: ActorCreate) -> list[dict[str, Any]]:
-        key = (str(data.kind), data.country, comparable_name(data.name)[:4])
-        candidates = self._name_index().get(key)
-        if not candidates:
-            return []
-        return actors.similar_names(data.name, candidates, self.options.duplicate_threshold)
+        return self._name_index().likely_duplicates(
+            str(data.kind), data.country, data.name, self.options.duplicate_threshold
+        )
 
     # --- the report ------------------------------------------------------------------------
 

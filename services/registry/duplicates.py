@@ -1,0 +1,121 @@
+"""Likely duplicates: the live actors of the same kind and country whose name is nearly the same.
+
+The names are found through the name-key index (`name_keys`, table `actor_name_key`), so a check
+costs a few index look-ups and a score of the few names sharing a segment, whatever the size of
+the directory. The index is kept with the actor by the domain functions (`index_actor`); an
+import defers its writes to one statement per batch (`flush_pending`).
+"""
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from services.registry.bulk import bulk_of
+from services.registry.models import Actor, ActorNameKey
+from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
+from shared.text import comparable_name
+
+__all__ = ["NameIndex", "flush_pending", "index_actor", "likely_duplicates", "similar_names"]
+
+
+def similar_names(name: str, names: dict[uuid.UUID, str], threshold: float) -> list[dict[str, Any]]:
+    """The five names most like `name` scoring at least `threshold` (0–100), best first.
+
+    Names are compared without the usual prefixes of an authority ("Ville de Lyon" is Lyon),
+    folded, words in order (rapidfuzz's token-sort ratio).
+    """
+    matches = process.extract(
+        comparable_name(name),
+        {key: comparable_name(other) for key, other in names.items()},
+        scorer=fuzz.ratio,
+        score_cutoff=threshold,
+        limit=5,
+    )
+    return [
+        {"id": str(key), "name": names[key], "score": round(score, 1)} for _, score, key in matches
+    ]
+
+
+def likely_duplicates(
+    session: Session, kind: str, country: str, name: str, threshold: float
+) -> list[dict[str, Any]]:
+    """Live actors of this kind and country whose name scores at least `threshold`."""
+    candidates = select(Actor.id, Actor.name).where(
+        Actor.kind == kind, Actor.country == country, col(Actor.deleted_at).is_(None)
+    )
+    if threshold >= INDEX_THRESHOLD:
+        keys = probe_keys(kind, country, comparable_name(name))
+        candidates = candidates.where(
+            col(Actor.id).in_(
+                select(ActorNameKey.actor_id).where(col(ActorNameKey.key).in_(sorted(keys)))
+            )
+        )
+    # Below the score the keys were cut for, only reading every name finds them all.
+    rows = session.exec(candidates).all()
+    return similar_names(name, {row.id: row.name for row in rows}, threshold)
+
+
+def _keys_of(actor: Actor) -> list[str]:
+    if actor.deleted_at is not None:
+        return []
+    return stored_keys(actor.kind, actor.country, comparable_name(actor.name))
+
+
+def index_actor(session: Session, actor: Actor, *, created: bool) -> None:
+    """Bring the actor's name keys in line with its name, kind, country and liveness."""
+    rows = [{"key": key, "actor_id": actor.id} for key in _keys_of(actor)]
+    bulk = bulk_of(session)
+    if bulk is not None:
+        if bulk.dry_run:
+            return
+        if not created:
+            bulk.pending_name_key_removals.add(actor.id)
+        bulk.pending_name_keys[actor.id] = rows
+        return
+    if not created:
+        session.execute(delete(ActorNameKey).where(col(ActorNameKey.actor_id) == actor.id))
+    if rows:
+        session.execute(insert(ActorNameKey), rows)
+
+
+def flush_pending(session: Session) -> None:
+    """Write the name keys a bulk unit of work has pending, in two statements."""
+    bulk = bulk_of(session)
+    if bulk is None:
+        return
+    removals, pending = bulk.pending_name_key_removals, bulk.pending_name_keys
+    bulk.pending_name_key_removals, bulk.pending_name_keys = set(), {}
+    if removals:
+        session.execute(delete(ActorNameKey).where(col(ActorNameKey.actor_id).in_(removals)))
+    rows = [row for keyed in pending.values() for row in keyed]
+    if rows:
+        session.execute(insert(ActorNameKey), rows)
+
+
+class NameIndex:
+    """The same keys in memory, for a check over names not yet written (an import's dry run)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, set[uuid.UUID]] = defaultdict(set)
+        self._scopes: dict[tuple[str, str], dict[uuid.UUID, str]] = defaultdict(dict)
+
+    def add(self, actor_id: uuid.UUID, kind: str, country: str, name: str) -> None:
+        self._scopes[(kind, country)][actor_id] = name
+        for key in stored_keys(kind, country, comparable_name(name)):
+            self._ids[key].add(actor_id)
+
+    def likely_duplicates(
+        self, kind: str, country: str, name: str, threshold: float
+    ) -> list[dict[str, Any]]:
+        names = self._scopes.get((kind, country), {})
+        if threshold >= INDEX_THRESHOLD:
+            found: set[uuid.UUID] = set()
+            for key in probe_keys(kind, country, comparable_name(name)):
+                found |= self._ids.get(key, set())
+            # A renamed actor keeps its old keys here: it is scored under its name of now.
+            names = {i: names[i] for i in found if i in names}
+        return similar_names(name, names, threshold)
