@@ -3,7 +3,9 @@
 A client that retries a POST after a timeout sends the same key; the first request's response
 is replayed instead of creating a second resource. Same key with another payload is 422. Only
 successful responses are kept, so a request refused (401, 422, 429, …) may be retried with the
-same key once corrected.
+same key once corrected. A request is kept as a digest; a response that created a resource is
+kept as its location and replayed with the resource as it is now (201, its current body and
+ETag), so the store stays a small fraction of the database; other responses are kept whole.
 
 The record of a key is written in the request's own transaction (`claim_in_transaction`,
 called by the service's session dependency), so a crash leaves either the write and its record
@@ -308,7 +310,11 @@ class IdempotencyMiddleware:
                 if name.lower() in ({"location"} if secret else _KEPT_HEADERS)
             ]
             location = next((v for n, v in response_headers if n.lower() == "location"), None)
-            stored = None if secret else b"".join(chunks)
+            # A created resource is replayed as it is read now (`_send_current`): keeping its
+            # first response too would make this table weigh as much as the resources.
+            if location is not None:
+                kept = []
+            stored = None if secret or location is not None else b"".join(chunks)
             async with write_turn(scope["app"].state, store.engine):
                 await run_in_threadpool(store.keep, claim, status, kept, stored, location)
 
@@ -330,14 +336,14 @@ class IdempotencyMiddleware:
             # Let the service refuse the credential as it would any request.
             await self.app(scope, receive, send)
             return
-        if record.status is not None:
+        if record.body is not None:
             await _send_replay(
                 {"status": record.status, "headers": record.headers, "body": record.body},
                 path,
                 send,
             )
             return
-        # Committed, but the process died before its response was added.
+        # A creation, or a request whose process died before its response was added.
         if path in self.secret_paths or record.location is None:
             headers = [["location", record.location]] if record.location else []
             await _send_unkept({"headers": headers}, path, send)

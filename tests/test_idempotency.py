@@ -64,6 +64,27 @@ def test_a_retried_post_creates_one_convention_and_replays_the_first_response(
         assert again.headers["ETag"] == first.headers["ETag"]
         assert again.headers["content-type"] == first.headers["content-type"]
     assert conventions_stored(engine) == (1, 1, 1)
+    # A creation is remembered by a digest and its location, not by a second copy of the body.
+    with engine.connect() as connection:
+        record = connection.execute(
+            text("SELECT fingerprint, location, body FROM idempotency_record")
+        ).one()
+    assert len(record.fingerprint) == 64 and record.body is None
+    assert record.location == first.headers["Location"]
+
+
+def test_a_replayed_creation_shows_the_resource_as_it_is_now(client, twinning):
+    first = post(client, twinning, "retry-now")
+    location = first.headers["Location"]
+    changed = client.patch(
+        location, json={"title": "Jumelage renouvelé"}, headers={"If-Match": '"1"'}
+    )
+    assert changed.status_code == 200, changed.text
+    again = post(client, twinning, "retry-now")
+    assert again.status_code == 201 and again.headers[REPLAYED] == "true"
+    assert again.headers["Location"] == location
+    assert again.json()["title"] == "Jumelage renouvelé"
+    assert again.headers["ETag"] == changed.headers["ETag"]
 
 
 def test_the_same_key_with_another_payload_is_refused_naming_the_header(client, engine, twinning):
