@@ -92,20 +92,35 @@ _AUTHORITY_PREFIXES = tuple(
 )
 
 
+# Words that say nothing of which organisation a name is: articles and the legal form. Left in,
+# they make every "Association de …" look alike to the duplicate index (`name_keys`).
+_GENERIC_WORDS = frozenset(
+    {"association", "asso", "de", "des", "du", "d", "la", "le", "les", "l", "et", "en", "au"}
+    | {"aux", "the", "of", "and"}
+)
+
+
 # An import compares each new name with its near namesakes, so the same names come back often.
 @lru_cache(maxsize=1 << 16)
 def comparable_name(name: str) -> str:
     """A name as duplicate detection compares it: folded, without the usual prefixes of an
-    authority's name, words in order.
+    authority's name and without articles and legal forms, words in order.
+
+    The duplicate index stores names in this form: a change here needs the index rebuilt
+    (migration `0007_actor_name_key` shows how).
 
     >>> comparable_name("Ville de Lyon") == comparable_name("Lyon")
     True
     >>> comparable_name("Conseil départemental de l'Isère")
-    'isere l'
+    'isere'
+    >>> comparable_name("Association des Maliens de Montreuil")
+    'maliens montreuil'
     """
     folded = fold(name)
     for prefix in _AUTHORITY_PREFIXES:
         if folded.startswith(prefix + " "):
             folded = folded[len(prefix) + 1 :]
             break
-    return " ".join(sorted(folded.split()))
+    words = folded.split()
+    meaningful = [word for word in words if word not in _GENERIC_WORDS] or words
+    return " ".join(sorted(meaningful))

@@ -44,18 +44,39 @@ def likely_duplicates(
     session: Session, kind: str, country: str, name: str, threshold: float
 ) -> list[dict[str, Any]]:
     """Live actors of this kind and country whose name scores at least `threshold`."""
-    candidates = select(Actor.id, Actor.name).where(
-        Actor.kind == kind, Actor.country == country, col(Actor.deleted_at).is_(None)
-    )
-    if threshold >= INDEX_THRESHOLD:
-        keys = probe_keys(kind, country, comparable_name(name))
-        candidates = candidates.where(
-            col(Actor.id).in_(
-                select(ActorNameKey.actor_id).where(col(ActorNameKey.key).in_(sorted(keys)))
+    if threshold < INDEX_THRESHOLD:
+        # Below the score the keys were cut for, only reading every name finds them all.
+        rows = session.exec(
+            select(Actor.id, Actor.name).where(
+                Actor.kind == kind, Actor.country == country, col(Actor.deleted_at).is_(None)
             )
+        ).all()
+        return similar_names(name, {row.id: row.name for row in rows}, threshold)
+    comparable = comparable_name(name)
+    keys = sorted(probe_keys(kind, country, comparable))
+    # Candidates are scored from the index alone, as plain strings; only the few that score
+    # are read from the actors.
+    candidates = session.exec(
+        select(ActorNameKey.comparable).where(col(ActorNameKey.key).in_(keys)).distinct()
+    ).all()
+    close = [
+        match
+        for match, _, _ in process.extract(
+            comparable, candidates, scorer=fuzz.ratio, score_cutoff=threshold, limit=5
         )
-    # Below the score the keys were cut for, only reading every name finds them all.
-    rows = session.exec(candidates).all()
+    ]
+    if not close:
+        return []
+    rows = session.exec(
+        select(Actor.id, Actor.name)
+        .join(ActorNameKey, col(ActorNameKey.actor_id) == Actor.id)
+        .where(
+            col(ActorNameKey.key).in_(keys),
+            col(ActorNameKey.comparable).in_(close),
+            col(Actor.deleted_at).is_(None),
+        )
+        .distinct()
+    ).all()
     return similar_names(name, {row.id: row.name for row in rows}, threshold)
 
 
@@ -67,7 +88,8 @@ def _keys_of(actor: Actor) -> list[str]:
 
 def index_actor(session: Session, actor: Actor, *, created: bool) -> None:
     """Bring the actor's name keys in line with its name, kind, country and liveness."""
-    rows = [{"key": key, "actor_id": actor.id} for key in _keys_of(actor)]
+    comparable = comparable_name(actor.name)
+    rows = [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in _keys_of(actor)]
     bulk = bulk_of(session)
     if bulk is not None:
         if bulk.dry_run:

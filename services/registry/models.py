@@ -286,6 +286,8 @@ class ActorNameKey(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     actor_id: uuid.UUID = Field(primary_key=True, index=True)
+    # The name as duplicate detection compares it, so candidates are scored from the index.
+    comparable: str = Field(max_length=700)
 
 
 class SourceRef(SQLModel, table=True):

@@ -30,6 +30,7 @@ def upgrade() -> None:
         "actor_name_key",
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("actor_id", sa.Uuid(), nullable=False),
+        sa.Column("comparable", sa.String(length=700), nullable=False),
         sa.PrimaryKeyConstraint("key", "actor_id", name=op.f("pk_actor_name_key")),
     )
     with op.batch_alter_table("actor_name_key", schema=None) as batch_op:
@@ -53,9 +54,10 @@ def upgrade() -> None:
     )
     rows: list[dict[str, object]] = []
     for actor_id, kind, country, name in actors:
+        comparable = comparable_name(name)
         rows.extend(
-            {"key": key, "actor_id": actor_id}
-            for key in stored_keys(kind, country, comparable_name(name))
+            {"key": key, "actor_id": actor_id, "comparable": comparable}
+            for key in stored_keys(kind, country, comparable)
         )
         if len(rows) >= _BATCH:
             op.bulk_insert(table, rows)
