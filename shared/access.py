@@ -118,7 +118,7 @@ def requirement(caller: Callable[..., Principal], *scopes: Scope) -> Any:
     """`Depends(...)` that resolves the caller with `caller` and requires one of `scopes`.
     The scopes stay readable on the dependency, for the documentation and the tests."""
 
-    def check(principal: Principal = Depends(caller)) -> Principal:
+    async def check(principal: Principal = Depends(caller)) -> Principal:
         return require(principal, *scopes)
 
     check.scopes = scopes  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ __all__ = [
     "make_engine",
     "new_id",
     "new_session",
+    "open_session",
     "utcnow",
     "write_turn",
 ]
@@ -142,14 +143,20 @@ async def write_turn(state: Any, engine: Engine) -> AsyncIterator[None]:
         yield
 
 
-def new_session(engine: Engine) -> Iterator[Session]:
-    """A session for one request: whatever was not committed explicitly is rolled back.
+def open_session(engine: Engine) -> Session:
+    """A session for one request, to use as a context manager: whatever was not committed
+    explicitly is rolled back when it closes.
 
     No autoflush: the domain checks a change against the database before writing it, and an
     automatic flush in the middle would send the unchecked change first (a foreign key error
     instead of a clear 422). Domain code flushes when it is ready.
     """
-    with Session(engine, expire_on_commit=False, autoflush=False) as session:
+    return Session(engine, expire_on_commit=False, autoflush=False)
+
+
+def new_session(engine: Engine) -> Iterator[Session]:
+    """`open_session` as a generator, for a dependency that runs on a worker thread."""
+    with open_session(engine) as session:
         yield session
 
 

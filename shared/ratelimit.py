@@ -9,7 +9,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
@@ -77,13 +77,14 @@ def caller_buckets(request: Request) -> tuple[str | None, str]:
 def limit_dependency(
     limiter_of: Callable[[Request], tuple[RateLimiter, RateLimiter]],
     applies: Callable[[Request], bool] = lambda _request: True,
-) -> Callable[[Request], None]:
+) -> Callable[[Request], Awaitable[None]]:
     """A FastAPI dependency that refuses a request once its key or its address is over limit.
 
     `limiter_of` gives the (per key, per address) limiters of the app that handles the request.
     """
 
-    def check(request: Request) -> None:
+    # A coroutine: FastAPI would run a plain function on a worker thread, a hop per request.
+    async def check(request: Request) -> None:
         if not applies(request):
             return
         per_key, per_address = limiter_of(request)

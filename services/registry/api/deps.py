@@ -1,6 +1,6 @@
 """Dependencies shared by the registry's routers."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -8,13 +8,14 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from services.registry.audit import acting, created_path
 from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
-from shared.db import begin_write, new_session
+from shared.db import begin_write, open_session
 from shared.errors import InvalidInput
 from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
@@ -37,38 +38,51 @@ __all__ = [
 S = TypeVar("S", bound=BaseModel)
 
 
-def _session(
+def _open(session: Session, request: Request, writes: bool) -> None:
+    """What a unit of work does before the route: identify the caller, and for a write take
+    what it needs to stay consistent and claim its Idempotency-Key."""
+    if writes:
+        begin_write(session)
+    header = request.headers.get("authorization")
+    session.info["principal"] = authenticate(session, header) if header else ANONYMOUS
+    if writes:
+        claim_in_transaction(session, request, created_path)
+    elif session.info.pop("key_stamped", False):
+        session.commit()
+
+
+async def _session(
     request: Request,
     _turn: Annotated[None, Depends(connection_turn)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
     """The request's unit of work, knowing who it acts for (anonymous without a key).
 
     It is the request's only connection: the key check, its last-use stamp and the
     Idempotency-Key record all go through it. A write starts by taking what it needs to stay
     consistent (`begin_write`).
+
+    A coroutine, so that an anonymous read (most of the traffic) costs no hop to a worker
+    thread: it touches no database here. Whatever may wait on the database (a key look-up and
+    its stamp, a write's lock) runs on a worker thread.
     """
     writes = is_write(request)
-    for session in new_session(request.app.state.engine):
-        if writes:
-            begin_write(session)
-        header = request.headers.get("authorization")
-        session.info["principal"] = authenticate(session, header) if header else ANONYMOUS
-        if writes:
-            claim_in_transaction(session, request, created_path)
-        elif session.info.pop("key_stamped", False):
-            session.commit()
+    with open_session(request.app.state.engine) as session:
+        if writes or request.headers.get("authorization"):
+            await run_in_threadpool(_open, session, request, writes)
+        else:
+            session.info["principal"] = ANONYMOUS
         yield session
 
 
-def _settings(request: Request) -> RegistrySettings:
+async def _settings(request: Request) -> RegistrySettings:
     return request.app.state.settings
 
 
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def _caller(session: SessionDep) -> Principal:
+async def _caller(session: SessionDep) -> Principal:
     return acting(session)
 
 
@@ -107,7 +121,7 @@ def page_size(settings: RegistrySettings, limit: int | None) -> int:
     return limit or settings.page_size_default
 
 
-def _page_params(
+async def _page_params(
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Items per page.")] = None,

@@ -45,7 +45,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
-def _actor_filters(
+async def _actor_filters(
     kind: Annotated[list[ActorKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     level: Annotated[list[Level], Query()] = [],  # noqa: B006
     country: Annotated[list[CountryCode], Query()] = [],  # noqa: B006
@@ -78,7 +78,7 @@ def _actor_filters(
     )
 
 
-def _funded_filters(
+async def _funded_filters(
     status: Annotated[list[Status], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     theme: Annotated[list[ThemeCode], Query(description="Has any of these themes.")] = [],  # noqa: B006
     target_id: Annotated[
@@ -111,7 +111,7 @@ class ConventionFilters:
     kinds: list[ConventionKind]
 
 
-def _convention_filters(
+async def _convention_filters(
     funded: FundedQuery,
     kind: Annotated[list[ConventionKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> ConventionFilters:
@@ -125,7 +125,7 @@ class ProjectFilters:
     lead_id: uuid.UUID | None
 
 
-def _project_filters(
+async def _project_filters(
     funded: FundedQuery,
     convention_id: Annotated[uuid.UUID | None, Query(description="Under this convention.")] = None,
     lead_id: Annotated[uuid.UUID | None, Query(description="Led by this actor.")] = None,
@@ -141,7 +141,7 @@ class RelationshipFilters:
     actor_id: uuid.UUID | None
 
 
-def _relationship_filters(
+async def _relationship_filters(
     kind: Annotated[list[RelationshipKind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     subject_id: uuid.UUID | None = None,
     object_id: uuid.UUID | None = None,
