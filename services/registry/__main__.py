@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from sqlmodel import Session
 
-from services.registry import keys
+from services.registry import documents, keys
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
 from services.registry.imports import ImportFileError, ImportOptions, read_rows, run_import
@@ -41,7 +41,11 @@ def _operator_session() -> Iterator[Session]:
 
 def _migrate(_args: argparse.Namespace) -> int:
     upgrade(get_settings().database_url)
+    with _operator_session() as session:
+        written = documents.backfill(session)
     print("registry database is at the latest schema")
+    if written:
+        print(f"public documents written for {written} resources")
     return 0
 
 

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, exists, func, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import IDENTIFIERS, bulk_of
 from services.registry.duplicates import index_actor, likely_duplicates
@@ -40,6 +41,7 @@ from shared.text import fold
 
 __all__ = [
     "ActorFilters",
+    "actor_listing",
     "create_actor",
     "delete_actor",
     "list_actors",
@@ -192,6 +194,11 @@ def list_actors(
     session: Session, filters: ActorFilters, *, cursor: str | None, limit: int
 ) -> tuple[list[Actor], str | None]:
     """A page of live actors matching every filter given."""
+    return paginate(session, actor_listing(filters), Actor, cursor, limit)
+
+
+def actor_listing(filters: ActorFilters) -> SelectOfScalar[Actor]:
+    """The actors matching every filter given, to page through (live ones: `paginate`)."""
     statement = select(Actor)
     if filters.kind:
         statement = statement.where(col(Actor.kind).in_(filters.kind))
@@ -228,7 +235,7 @@ def list_actors(
         statement = statement.where(
             col(Actor.latitude).between(south, north), col(Actor.longitude).between(west, east)
         )
-    return paginate(session, statement, Actor, cursor, limit)
+    return statement
 
 
 def _apply(actor: Actor, data: ActorBase, fields: set[str]) -> None:

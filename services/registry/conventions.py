@@ -3,6 +3,7 @@
 import uuid
 
 from sqlmodel import Session, col, exists, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.funded import (
     FundedFilters,
@@ -27,7 +28,13 @@ from services.registry.resources import (
 from services.registry.schemas import ConventionBase, ConventionCreate, ConventionUpdate, Party
 from shared.errors import FieldError
 
-__all__ = ["create_convention", "delete_convention", "list_conventions", "update_convention"]
+__all__ = [
+    "convention_listing",
+    "create_convention",
+    "delete_convention",
+    "list_conventions",
+    "update_convention",
+]
 
 _REQUIRED = ("kind", "title", "parties", "status")
 
@@ -81,6 +88,11 @@ def list_conventions(
     limit: int,
 ) -> tuple[list[Convention], str | None]:
     """A page of live conventions; with several actors, those in which all of them take part."""
+    return paginate(session, convention_listing(filters, kinds), Convention, cursor, limit)
+
+
+def convention_listing(filters: FundedFilters, kinds: list[str]) -> SelectOfScalar[Convention]:
+    """The conventions matching the filters, to page through (live ones: `paginate`)."""
     statement = filter_funded(
         select(Convention), Convention, filters, ConventionTheme, "convention_id"
     )
@@ -92,7 +104,7 @@ def list_conventions(
                 ConventionParty.convention_id == Convention.id, ConventionParty.actor_id == actor_id
             )
         )
-    return paginate(session, statement, Convention, cursor, limit)
+    return statement
 
 
 def _apply(convention: Convention, data: ConventionBase, fields: set[str]) -> None:

@@ -1,8 +1,9 @@
 """The public change feed: events in sequence order, a head to measure lag, and retention."""
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import Text, cast, delete, func
 from sqlmodel import Session, col, exists, select
 
 from services.registry.models import Event, FeedState, WebhookAttempt, WebhookDelivery
@@ -31,8 +32,11 @@ def feed_bounds(session: Session) -> tuple[int, int]:
 
 def read_feed(
     session: Session, *, after: int, limit: int, types: list[str]
-) -> tuple[list[Event], int, int]:
+) -> tuple[list[Any], int, int]:
     """Events after `after` (of the given types), the cursor to ask with next, and the head.
+
+    Events come as rows of their columns with `data` as its stored JSON text
+    (`outbox.envelope_json` writes them).
 
     Sequence numbers commit in order (see outbox.record_change), so every event up to a head
     read *before* the events is visible: when fewer than `limit` events come back, the
@@ -47,7 +51,16 @@ def read_feed(
             purged_through=purged,
             head=head,
         )
-    statement = select(Event).where(Event.sequence > after, Event.sequence <= head)
+    statement = select(
+        col(Event.sequence),
+        col(Event.id),
+        col(Event.type),
+        col(Event.occurred_at),
+        col(Event.resource_type),
+        col(Event.resource_id),
+        col(Event.resource_version),
+        cast(col(Event.data), Text).label("data"),
+    ).where(col(Event.sequence) > after, col(Event.sequence) <= head)
     if types:
         statement = statement.where(col(Event.type).in_(types))
     events = list(session.exec(statement.order_by(col(Event.sequence)).limit(limit)))

@@ -68,6 +68,10 @@ class Resource(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The public JSON of the resource as of its version, written with each change's event
+    # (`outbox.record_change`): reads and listings send it as it is instead of rebuilding it
+    # from the rows, model by model, on every request.
+    document: str | None = Field(default=None, sa_type=Text)
 
 
 def _unique_live(table: str, column: str, *scope: str) -> Index:

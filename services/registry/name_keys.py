@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 __all__ = ["INDEX_THRESHOLD", "probe_keys", "stored_keys"]
 
-# Keys are cut for this score (the default threshold); a higher one uses them as they are, a lower one
-# would need finer segments (the caller then scans instead).
+# Keys are cut for this score (the default threshold); a higher one uses them as they are, a
+# lower one would need finer segments (the caller then scans instead).
 INDEX_THRESHOLD = 92.0
 _R = 1 - INDEX_THRESHOLD / 100
 

@@ -27,7 +27,15 @@ from shared.db import utcnow
 from shared.events import EventEnvelope, ResourceRef
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
 
-__all__ = ["ContractDrift", "envelope", "flush_events", "record_change", "resource_type_of"]
+__all__ = [
+    "ContractDrift",
+    "envelope",
+    "envelope_json",
+    "flush_events",
+    "public_shape",
+    "record_change",
+    "resource_type_of",
+]
 
 _PUBLIC_SHAPES: dict[type, tuple[str, type[BaseModel], type[Record]]] = {
     Actor: ("actor", ActorRead, ActorRecord),
@@ -47,8 +55,13 @@ def resource_type_of(resource: Resource) -> str:
     return _PUBLIC_SHAPES[type(resource)][0]
 
 
+def public_shape(model: type[Resource]) -> type[BaseModel]:
+    """The schema of a resource's public document (what its event carries, private data out)."""
+    return _PUBLIC_SHAPES[model][1]
+
+
 def _event_data(resource: Resource) -> dict[str, Any]:
-    """The resource as the feed's contract carries it.
+    """The resource as the feed's contract carries it; its public document is kept with it.
 
     Going through the shared record means that a field renamed, retyped or dropped in the
     registry's schemas fails here, at the write, rather than in every consumer later; a field
@@ -56,7 +69,10 @@ def _event_data(resource: Resource) -> dict[str, Any]:
     see it.
     """
     _, shape, record = _PUBLIC_SHAPES[type(resource)]
-    public = shape.model_validate(resource).model_dump(mode="json")
+    public_model = shape.model_validate(resource)
+    public = public_model.model_dump(mode="json")
+    if resource.deleted_at is None:
+        resource.document = public_model.model_dump_json()
     unknown = set(public) - set(record.model_fields)
     if unknown:
         raise ContractDrift(
@@ -158,6 +174,24 @@ def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
         for endpoint in endpoints:
             if endpoint.accepts(event_type):
                 session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=sequence))
+
+
+def envelope_json(row: Any) -> str:
+    """The JSON of `envelope(event)` from an event's columns, its data as stored (raw JSON
+    text, `feed.read_feed`): a page of the feed is written without parsing and re-validating
+    every event's data."""
+    head = EventEnvelope.model_construct(
+        id=row.id,
+        type=row.type,
+        sequence=row.sequence,
+        occurred_at=row.occurred_at,
+        resource=ResourceRef.model_construct(
+            type=row.resource_type, id=row.resource_id, version=row.resource_version
+        ),
+        data={},
+    ).model_dump_json()
+    # `data` is the envelope's last member: its empty object gives way to the stored one.
+    return head[: -len("{}}")] + row.data + "}"
 
 
 def envelope(event: Event) -> EventEnvelope:

@@ -3,6 +3,7 @@
 import uuid
 
 from sqlmodel import Session, exists, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import bulk_of
 from services.registry.funded import (
@@ -29,7 +30,7 @@ from services.registry.resources import (
 from services.registry.schemas import Party, ProjectBase, ProjectCreate, ProjectUpdate
 from shared.errors import FieldError
 
-__all__ = ["create_project", "delete_project", "list_projects", "update_project"]
+__all__ = ["create_project", "delete_project", "list_projects", "project_listing", "update_project"]
 
 _REQUIRED = ("title", "lead_id", "partners", "status")
 
@@ -81,6 +82,14 @@ def list_projects(
     limit: int,
 ) -> tuple[list[Project], str | None]:
     """A page of live projects; with several actors, those in which all of them take part."""
+    statement = project_listing(filters, convention_id, lead_id)
+    return paginate(session, statement, Project, cursor, limit)
+
+
+def project_listing(
+    filters: FundedFilters, convention_id: uuid.UUID | None, lead_id: uuid.UUID | None
+) -> SelectOfScalar[Project]:
+    """The projects matching the filters, to page through (live ones: `paginate`)."""
     statement = filter_funded(select(Project), Project, filters, ProjectTheme, "project_id")
     if convention_id is not None:
         statement = statement.where(Project.convention_id == convention_id)
@@ -95,7 +104,7 @@ def list_projects(
                 ),
             )
         )
-    return paginate(session, statement, Project, cursor, limit)
+    return statement
 
 
 def _apply(project: Project, data: ProjectBase, fields: set[str]) -> None:

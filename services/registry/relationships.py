@@ -3,6 +3,7 @@
 import uuid
 
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import bulk_of
 from services.registry.models import ActorRelationship
@@ -28,6 +29,7 @@ __all__ = [
     "create_relationship",
     "delete_relationship",
     "list_relationships",
+    "relationship_listing",
     "update_relationship",
 ]
 
@@ -86,6 +88,17 @@ def list_relationships(
     limit: int,
 ) -> tuple[list[ActorRelationship], str | None]:
     """A page of live relationships; `actor_id` matches either side."""
+    statement = relationship_listing(kinds, subject_id, object_id, actor_id)
+    return paginate(session, statement, ActorRelationship, cursor, limit)
+
+
+def relationship_listing(
+    kinds: list[RelationshipKind],
+    subject_id: uuid.UUID | None,
+    object_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+) -> SelectOfScalar[ActorRelationship]:
+    """The relationships matching the filters, to page through (live ones: `paginate`)."""
     statement = select(ActorRelationship)
     if kinds:
         statement = statement.where(col(ActorRelationship.kind).in_(kinds))
@@ -97,7 +110,7 @@ def list_relationships(
         statement = statement.where(
             or_(ActorRelationship.subject_id == actor_id, ActorRelationship.object_id == actor_id)
         )
-    return paginate(session, statement, ActorRelationship, cursor, limit)
+    return statement
 
 
 def _apply(

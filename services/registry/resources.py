@@ -28,11 +28,13 @@ __all__ = [
     "check_if_match",
     "check_period",
     "etag",
+    "etag_of_version",
     "flush_or_recheck",
     "get_live",
     "keyset",
     "live_actors",
     "paginate",
+    "paginate_documents",
     "raise_if_invalid",
     "refuse_cleared",
     "soft_delete",
@@ -79,7 +81,11 @@ class Versioned(Protocol):
 
 
 def etag(resource: Versioned) -> str:
-    return f'"{resource.version}"'
+    return etag_of_version(resource.version)
+
+
+def etag_of_version(version: int) -> str:
+    return f'"{version}"'
 
 
 def check_if_match(resource: Versioned, if_match: str | None) -> None:
@@ -186,6 +192,24 @@ def paginate(
 ) -> tuple[list[R], str | None]:
     """One page of live resources, and the cursor of the next page."""
     return keyset(session, statement.where(col(model.deleted_at).is_(None)), model, cursor, limit)
+
+
+def paginate_documents(
+    session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
+) -> tuple[list[str | None], str | None]:
+    """The same page as `paginate`, as the resources' stored documents (`documents`)."""
+    # Rows of three columns, with the listing's conditions (its statement selects the model).
+    columns = select(col(model.document), col(model.created_at), col(model.id))
+    if statement.whereclause is not None:
+        columns = columns.where(statement.whereclause)
+    rows, next_cursor = keyset(
+        session,
+        columns.where(col(model.deleted_at).is_(None)),  # type: ignore[arg-type]
+        model,
+        cursor,
+        limit,
+    )
+    return [row.document for row in rows], next_cursor  # type: ignore[attr-defined]
 
 
 def keyset(

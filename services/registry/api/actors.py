@@ -4,6 +4,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from services.registry import actors
 from services.registry.api.deps import (
@@ -12,11 +14,11 @@ from services.registry.api.deps import (
     PageQuery,
     SessionDep,
     SettingsDep,
-    page_of,
     requires,
     send_etag,
 )
 from services.registry.api.filters import ActorQuery
+from services.registry.api.responses import model_response, stored_page, stored_resource
 from services.registry.models import Actor
 from services.registry.resources import get_live
 from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
@@ -37,12 +39,14 @@ def _detail(actor: Actor, caller: Principal) -> ActorDetail:
 
 
 @router.get("", response_model=Page[ActorRead], responses=problem_responses(422))
-def list_actors(
+async def list_actors(
     request: Request, session: SessionDep, page: PageQuery, filters: ActorQuery
-) -> Page[ActorRead]:
+) -> Response:
     """List live actors for a directory or a map; repeat a filter to allow several values."""
-    rows, next_cursor = actors.list_actors(session, filters, cursor=page.cursor, limit=page.limit)
-    return page_of(request, ActorRead, rows, next_cursor)
+    listing = actors.actor_listing(filters)
+    return await stored_page(
+        request, session, listing, Actor, ActorRead, page, scan=bool(filters.q)
+    )
 
 
 @router.post(
@@ -73,14 +77,19 @@ def create_actor(
 
 
 @router.get("/{actor_id}", response_model=ActorDetail, responses=problem_responses(404, 410))
-def read_actor(
-    actor_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: Response
-) -> ActorDetail:
+async def read_actor(actor_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
     """One actor. `private_contact` is shown to keys with `registry:read_private` and to the
     actor's own key; it is null for everyone else."""
+    if not caller.may_read_private(actor_id):
+        return await stored_resource(
+            session, Actor, ActorRead, actor_id, extra=',"private_contact":null'
+        )
+    return await run_in_threadpool(_read_detail, session, actor_id, caller)
+
+
+def _read_detail(session: Session, actor_id: uuid.UUID, caller: Principal) -> Response:
     actor = get_live(session, Actor, actor_id)
-    send_etag(response, actor)
-    return _detail(actor, caller)
+    return model_response(_detail(actor, caller), actor.version)
 
 
 @router.patch(

@@ -5,10 +5,10 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import conventions
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
 from services.registry.api.filters import ConventionQuery
+from services.registry.api.responses import stored_page, stored_resource
 from services.registry.models import Convention
-from services.registry.resources import get_live
 from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
 from shared.access import Scope
 from shared.db import commit
@@ -19,17 +19,15 @@ router = APIRouter(prefix="/v1/conventions", tags=["conventions"])
 
 
 @router.get("", response_model=Page[ConventionRead], responses=problem_responses(422))
-def list_conventions(
+async def list_conventions(
     request: Request,
     session: SessionDep,
     page: PageQuery,
     filters: ConventionQuery,
-) -> Page[ConventionRead]:
+) -> Response:
     """List live conventions. `?actor=A&actor=B` answers "where do A and B work together?"."""
-    rows, next_cursor = conventions.list_conventions(
-        session, filters.funded, filters.kinds, cursor=page.cursor, limit=page.limit
-    )
-    return page_of(request, ConventionRead, rows, next_cursor)
+    listing = conventions.convention_listing(filters.funded, filters.kinds)
+    return await stored_page(request, session, listing, Convention, ConventionRead, page)
 
 
 @router.post(
@@ -53,12 +51,8 @@ def create_convention(
 @router.get(
     "/{convention_id}", response_model=ConventionRead, responses=problem_responses(404, 410)
 )
-def read_convention(
-    convention_id: uuid.UUID, session: SessionDep, response: Response
-) -> ConventionRead:
-    convention = get_live(session, Convention, convention_id)
-    send_etag(response, convention)
-    return ConventionRead.model_validate(convention)
+async def read_convention(convention_id: uuid.UUID, session: SessionDep) -> Response:
+    return await stored_resource(session, Convention, ConventionRead, convention_id)
 
 
 @router.patch(

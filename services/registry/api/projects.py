@@ -5,10 +5,10 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import projects
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
 from services.registry.api.filters import ProjectQuery
+from services.registry.api.responses import stored_page, stored_resource
 from services.registry.models import Project
-from services.registry.resources import get_live
 from services.registry.schemas import ProjectCreate, ProjectRead, ProjectUpdate
 from shared.access import Scope
 from shared.db import commit
@@ -19,22 +19,15 @@ router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 
 @router.get("", response_model=Page[ProjectRead], responses=problem_responses(422))
-def list_projects(
+async def list_projects(
     request: Request,
     session: SessionDep,
     page: PageQuery,
     filters: ProjectQuery,
-) -> Page[ProjectRead]:
+) -> Response:
     """List live projects. `?actor=A&actor=B`: projects in which A and B both take part."""
-    rows, next_cursor = projects.list_projects(
-        session,
-        filters.funded,
-        filters.convention_id,
-        filters.lead_id,
-        cursor=page.cursor,
-        limit=page.limit,
-    )
-    return page_of(request, ProjectRead, rows, next_cursor)
+    listing = projects.project_listing(filters.funded, filters.convention_id, filters.lead_id)
+    return await stored_page(request, session, listing, Project, ProjectRead, page)
 
 
 @router.post(
@@ -54,10 +47,8 @@ def create_project(body: ProjectCreate, session: SessionDep, response: Response)
 
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=problem_responses(404, 410))
-def read_project(project_id: uuid.UUID, session: SessionDep, response: Response) -> ProjectRead:
-    project = get_live(session, Project, project_id)
-    send_etag(response, project)
-    return ProjectRead.model_validate(project)
+async def read_project(project_id: uuid.UUID, session: SessionDep) -> Response:
+    return await stored_resource(session, Project, ProjectRead, project_id)
 
 
 @router.patch(

@@ -5,10 +5,10 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import relationships
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, page_of, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
 from services.registry.api.filters import RelationshipQuery
+from services.registry.api.responses import stored_page, stored_resource
 from services.registry.models import ActorRelationship
-from services.registry.resources import get_live
 from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
 from shared.access import Scope
 from shared.db import commit
@@ -19,22 +19,16 @@ router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
 
 
 @router.get("", response_model=Page[RelationshipRead], responses=problem_responses(422))
-def list_relationships(
+async def list_relationships(
     request: Request,
     session: SessionDep,
     page: PageQuery,
     filters: RelationshipQuery,
-) -> Page[RelationshipRead]:
-    rows, next_cursor = relationships.list_relationships(
-        session,
-        kinds=filters.kinds,
-        subject_id=filters.subject_id,
-        object_id=filters.object_id,
-        actor_id=filters.actor_id,
-        cursor=page.cursor,
-        limit=page.limit,
+) -> Response:
+    listing = relationships.relationship_listing(
+        filters.kinds, filters.subject_id, filters.object_id, filters.actor_id
     )
-    return page_of(request, RelationshipRead, rows, next_cursor)
+    return await stored_page(request, session, listing, ActorRelationship, RelationshipRead, page)
 
 
 @router.post(
@@ -58,12 +52,8 @@ def create_relationship(
 @router.get(
     "/{relationship_id}", response_model=RelationshipRead, responses=problem_responses(404, 410)
 )
-def read_relationship(
-    relationship_id: uuid.UUID, session: SessionDep, response: Response
-) -> RelationshipRead:
-    relationship = get_live(session, ActorRelationship, relationship_id)
-    send_etag(response, relationship)
-    return RelationshipRead.model_validate(relationship)
+async def read_relationship(relationship_id: uuid.UUID, session: SessionDep) -> Response:
+    return await stored_resource(session, ActorRelationship, RelationshipRead, relationship_id)
 
 
 @router.patch(

@@ -1,0 +1,72 @@
+"""Reads served from the stored public documents of resources.
+
+Every change writes the resource's public JSON with its event (`outbox.record_change`), so a read
+sends it as it is: one indexed query and a concatenation, instead of loading rows and their
+collections into ORM objects and validating and serialising them through several models on every
+request. The documents are exactly what the response models produce (a test compares them).
+
+`backfill` writes the documents of rows that have none (those written before documents existed);
+`passerelles migrate` runs it after the schema upgrade. A row still without one is read the slow
+way, never served stale.
+"""
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from services.registry.models import Actor, ActorRelationship, Convention, Project, Resource
+from services.registry.outbox import public_shape
+from services.registry.resources import Gone
+from shared.errors import NotFound
+
+__all__ = ["DOCUMENTED", "backfill", "complete", "live_document"]
+
+DOCUMENTED: tuple[type[Resource], ...] = (Actor, Convention, Project, ActorRelationship)
+_BACKFILL_CHUNK = 500
+
+
+def live_document(
+    session: Session, model: type[Resource], resource_id: uuid.UUID
+) -> tuple[str, int] | None:
+    """(document, version) of a live resource; 404 or 410 as `resources.get_live` answers;
+    None if the resource has no document yet (read it the slow way)."""
+    row = session.exec(
+        select(model.document, model.version, model.deleted_at).where(model.id == resource_id)
+    ).first()
+    label = model.__tablename__.replace("_", " ")  # type: ignore[attr-defined]
+    if row is None:
+        raise NotFound(f"No {label} with id {resource_id}.")
+    document, version, deleted_at = row
+    if deleted_at is not None:
+        raise Gone(f"The {label} {resource_id} was deleted.", deleted_at=deleted_at.isoformat())
+    return None if document is None else (document, version)
+
+
+def complete(documents: Iterable[str | None]) -> list[str] | None:
+    """The documents, or None if one is missing (the page is then read the slow way)."""
+    found = list(documents)
+    return None if any(document is None for document in found) else found  # type: ignore[return-value]
+
+
+def backfill(session: Session) -> int:
+    """Write the documents of live resources that have none; returns how many were written."""
+    written = 0
+    for model in DOCUMENTED:
+        shape = public_shape(model)
+        while True:
+            rows: list[Any] = list(
+                session.exec(
+                    select(model)
+                    .where(col(model.document).is_(None), col(model.deleted_at).is_(None))
+                    .limit(_BACKFILL_CHUNK)
+                )
+            )
+            if not rows:
+                break
+            for row in rows:
+                row.document = shape.model_validate(row).model_dump_json()
+            session.commit()
+            written += len(rows)
+    return written
