@@ -496,6 +496,12 @@ REGISTRY_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/exports/projects.csv"): Rule(OPEN, 200, lambda w, c: Call()),
     ("GET", "/v1/exports/relationships.csv"): Rule(OPEN, 200, lambda w, c: Call()),
     ("GET", "/v1/exports/map.geojson"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/actors.ndjson"): Rule(
+        OPEN, 200, lambda w, c: Call(), no_private_contact_in_exports
+    ),
+    ("GET", "/v1/exports/conventions.ndjson"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/projects.ndjson"): Rule(OPEN, 200, lambda w, c: Call()),
+    ("GET", "/v1/exports/relationships.ndjson"): Rule(OPEN, 200, lambda w, c: Call()),
     ("GET", "/v1/exports/iati-activities.xml"): Rule(
         OPEN, 200, iati_file, no_private_contact_in_exports
     ),

@@ -11,20 +11,22 @@ way, never served stale.
 """
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.models import Actor, ActorRelationship, Convention, Project, Resource
 from services.registry.outbox import public_shape
-from services.registry.resources import Gone
+from services.registry.resources import Gone, paginate, paginate_documents
 from shared.errors import NotFound
 
-__all__ = ["DOCUMENTED", "backfill", "complete", "live_document"]
+__all__ = ["DOCUMENTED", "backfill", "documents_page", "live_document"]
 
 DOCUMENTED: tuple[type[Resource], ...] = (Actor, Convention, Project, ActorRelationship)
 _BACKFILL_CHUNK = 500
+R = TypeVar("R", bound=Resource)
 
 
 def live_document(
@@ -44,10 +46,22 @@ def live_document(
     return None if document is None else (document, version)
 
 
-def complete(documents: Iterable[str | None]) -> list[str] | None:
-    """The documents, or None if one is missing (the page is then read the slow way)."""
-    found = list(documents)
-    return None if any(document is None for document in found) else found  # type: ignore[return-value]
+def documents_page(
+    session: Session,
+    listing: SelectOfScalar[R],
+    model: type[R],
+    schema: type[BaseModel],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[str], str | None]:
+    """A page of a listing (`resources.paginate`) as the JSON documents of its items, and the
+    cursor of the next page. A page with a row that has no document yet is written through
+    `schema`, the slow way."""
+    found, next_cursor = paginate_documents(session, listing, model, cursor, limit)
+    if all(document is not None for document in found):
+        return found, next_cursor  # type: ignore[return-value]
+    rows, next_cursor = paginate(session, listing, model, cursor, limit)
+    return [schema.model_validate(row).model_dump_json() for row in rows], next_cursor
 
 
 def backfill(session: Session) -> int:

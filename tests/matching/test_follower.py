@@ -1,5 +1,6 @@
 """The follower keeps the graph equal to the registry: snapshot, feed, idempotence, resync."""
 
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -221,8 +222,9 @@ def test_a_malformed_listing_item_is_skipped_and_the_rest_of_the_snapshot_loads(
     def registry(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/events/head":
             return httpx.Response(200, json={"head": 5, "purged_through": 0})
-        resource = request.url.path.removeprefix("/v1/")
-        return httpx.Response(200, json={"items": listings.get(resource, []), "next": None})
+        resource = request.url.path.removeprefix("/v1/exports/").removesuffix(".ndjson")
+        lines = "".join(json.dumps(item) + "\n" for item in listings.get(resource, []))
+        return httpx.Response(200, text=lines, headers={"content-type": "application/x-ndjson"})
 
     with httpx.Client(base_url="http://registry", transport=httpx.MockTransport(registry)) as fake:
         follower = _follower(fake)

@@ -2,6 +2,7 @@
 current through every change, and rows without a document are read the slow way and
 backfilled by `migrate`."""
 
+import json
 import uuid
 from typing import Any
 
@@ -102,3 +103,15 @@ def test_rows_without_a_document_are_read_the_slow_way_then_backfilled(
         assert backfill(session) == 0
     assert _stored_match_schemas(engine) >= 5
     assert {path: client.get(path).json() for path in before} == before
+
+
+def test_whole_listings_as_json_lines_equal_the_paged_listings(anonymous, registry: Registry):
+    _network(registry)
+    for resource in ("actors", "conventions", "projects", "relationships"):
+        response = anonymous.get(f"/v1/exports/{resource}.ndjson")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in response.text.splitlines()]
+        assert lines == anonymous.get(f"/v1/{resource}?limit=200").json()["items"]
+    only_mali = anonymous.get("/v1/exports/actors.ndjson?country=ML").text.splitlines()
+    assert [json.loads(line)["name"] for line in only_mali] == ["Kayes"]

@@ -1,5 +1,5 @@
-"""/v1/exports: spreadsheets (CSV) and maps (GeoJSON) of the registry, open data like the
-listings, with the same filters, streamed page by page.
+"""/v1/exports: spreadsheets (CSV), maps (GeoJSON) and whole listings as JSON lines (NDJSON) of
+the registry, open data like the listings, with the same filters, streamed page by page.
 
 The stream reads through the request's own session. FastAPI 0.165 exits `yield` dependencies
 of the default ("request") scope only after the response is sent (`routing.request_response`
@@ -20,7 +20,9 @@ that never ends properly.
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
 from starlette.responses import StreamingResponse
 
 from services.registry import actors, conventions, projects, relationships
@@ -35,12 +37,14 @@ from services.registry.api.filters import (
     RelationshipQuery,
 )
 from services.registry.columns import Resource
+from services.registry.documents import documents_page
 from services.registry.exports.geo import feature_collection, map_features
 from services.registry.exports.geojson_schema import MapFeatureCollection
 from services.registry.exports.pages import Fetch, actor_names, pages
 from services.registry.exports.tabular import csv_chunks
 from services.registry.funded import FundedFilters
-from services.registry.models import Actor, Convention, Project
+from services.registry.models import Actor, ActorRelationship, Convention, Project
+from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -52,6 +56,10 @@ class CsvResponse(StreamingResponse):
 
 class GeoJsonResponse(StreamingResponse):
     media_type = "application/geo+json"
+
+
+class NdjsonResponse(StreamingResponse):
+    media_type = "application/x-ndjson"
 
 
 _CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -123,6 +131,62 @@ def export_relationships(session: SessionDep, filters: RelationshipQuery) -> Csv
             limit=limit,
         ),
     )
+
+
+_NDJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(422),
+    200: {
+        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        "description": "One JSON object per line, exactly as `GET` of the listing gives its "
+        "items, in the same order: what a service that mirrors the registry loads at once "
+        "before it follows `GET /v1/events` from the head it read first.",
+    },
+}
+
+
+def _ndjson(
+    resource: str,
+    session: Session,
+    listing: SelectOfScalar[Any],
+    model: type[Any],
+    schema: type[BaseModel],
+) -> NdjsonResponse:
+    chunks = (
+        "\n".join(documents) + "\n"
+        for documents in pages(
+            lambda cursor, limit: documents_page(session, listing, model, schema, cursor, limit)
+        )
+    )
+    return NdjsonResponse(chunks, headers=_attachment(f"{resource}.ndjson"))
+
+
+@router.get("/actors.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
+def export_actors_ndjson(session: SessionDep, filters: ActorQuery) -> NdjsonResponse:
+    """The items of `GET /v1/actors`, with the same filters, one per line."""
+    return _ndjson("actors", session, actors.actor_listing(filters), Actor, ActorRead)
+
+
+@router.get("/conventions.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
+def export_conventions_ndjson(session: SessionDep, filters: ConventionQuery) -> NdjsonResponse:
+    """The items of `GET /v1/conventions`, with the same filters, one per line."""
+    listing = conventions.convention_listing(filters.funded, filters.kinds)
+    return _ndjson("conventions", session, listing, Convention, ConventionRead)
+
+
+@router.get("/projects.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
+def export_projects_ndjson(session: SessionDep, filters: ProjectQuery) -> NdjsonResponse:
+    """The items of `GET /v1/projects`, with the same filters, one per line."""
+    listing = projects.project_listing(filters.funded, filters.convention_id, filters.lead_id)
+    return _ndjson("projects", session, listing, Project, ProjectRead)
+
+
+@router.get("/relationships.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
+def export_relationships_ndjson(session: SessionDep, filters: RelationshipQuery) -> NdjsonResponse:
+    """The items of `GET /v1/relationships`, with the same filters, one per line."""
+    listing = relationships.relationship_listing(
+        filters.kinds, filters.subject_id, filters.object_id, filters.actor_id
+    )
+    return _ndjson("relationships", session, listing, ActorRelationship, RelationshipRead)
 
 
 @router.get(

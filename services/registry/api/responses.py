@@ -14,9 +14,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 from starlette.concurrency import run_in_threadpool
 
 from services.registry.api.deps import PageParams
-from services.registry.documents import complete, live_document
+from services.registry.documents import documents_page, live_document
 from services.registry.models import Resource
-from services.registry.resources import etag_of_version, get_live, paginate, paginate_documents
+from services.registry.resources import etag_of_version, get_live
 from shared.pagination import next_link
 
 __all__ = [
@@ -99,15 +99,8 @@ async def stored_page(
     scan: bool = False,
 ) -> Response:
     """A page of a listing from the stored documents. `scan`: the conditions read every row
-    (a text search), so the read runs on a worker thread. Rows without a document yet are
-    read through `schema`."""
-    found, next_cursor = await query(
-        scan, paginate_documents, session, listing, model, page.cursor, page.limit
+    (a text search), so the read runs on a worker thread."""
+    documents, next_cursor = await query(
+        scan, documents_page, session, listing, model, schema, page.cursor, page.limit
     )
-    documents = complete(found)
-    if documents is None:
-        rows, next_cursor = await run_in_threadpool(
-            paginate, session, listing, model, page.cursor, page.limit
-        )
-        documents = [schema.model_validate(row).model_dump_json() for row in rows]
     return page_response(request, documents, next_cursor)
