@@ -15,13 +15,18 @@ from services.registry.api.deps import (
     SessionDep,
     SettingsDep,
     requires,
-    send_etag,
 )
 from services.registry.api.filters import ActorQuery
-from services.registry.api.responses import model_response, stored_page, stored_resource
+from services.registry.api.responses import json_response, stored_page, stored_resource
 from services.registry.models import Actor
 from services.registry.resources import get_live
-from services.registry.schemas import ActorCreate, ActorDetail, ActorRead, ActorUpdate
+from services.registry.schemas import (
+    ActorCreate,
+    ActorDetail,
+    ActorRead,
+    ActorUpdate,
+    PrivateContact,
+)
 from shared.access import Principal, Scope
 from shared.db import commit
 from shared.errors import problem_responses
@@ -30,12 +35,16 @@ from shared.pagination import Page
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 
 
-def _detail(actor: Actor, caller: Principal) -> ActorDetail:
-    """The actor as this caller may see it: the private contact only for those entitled."""
-    detail = ActorDetail.model_validate(actor)
-    if not caller.may_read_private(actor.id):
-        detail.private_contact = None
-    return detail
+def _detail(actor: Actor, caller: Principal, status_code: int = 200) -> Response:
+    """The actor as this caller may see it (`ActorDetail`): its public document, and the
+    private contact only for those entitled."""
+    private = "null"
+    if caller.may_read_private(actor.id) and actor.private_contact:
+        private = PrivateContact.model_validate(actor.private_contact).model_dump_json()
+    document = actor.document or ActorRead.model_validate(actor).model_dump_json()
+    return json_response(
+        document, actor.version, extra=f',"private_contact":{private}', status_code=status_code
+    )
 
 
 @router.get("", response_model=Page[ActorRead], responses=problem_responses(422))
@@ -61,19 +70,18 @@ def create_actor(
     body: ActorCreate,
     session: SessionDep,
     settings: SettingsDep,
-    response: Response,
     not_duplicate: Annotated[
         bool,
         Query(description="Set after a 409 likely-duplicate if this really is another actor."),
     ] = False,
-) -> ActorDetail:
+) -> Response:
     """Register an actor. Identifiers must be unique; a near-identical name is a 409 to confirm."""
     threshold = None if not_duplicate else settings.duplicate_name_threshold
     actor = actors.create_actor(session, body, duplicate_threshold=threshold)
     commit(session)
-    send_etag(response, actor)
-    response.headers["Location"] = f"/v1/actors/{actor.id}"
-    return _detail(actor, caller)
+    created = _detail(actor, caller, status_code=status.HTTP_201_CREATED)
+    created.headers["Location"] = f"/v1/actors/{actor.id}"
+    return created
 
 
 @router.get("/{actor_id}", response_model=ActorDetail, responses=problem_responses(404, 410))
@@ -88,8 +96,7 @@ async def read_actor(actor_id: uuid.UUID, session: SessionDep, caller: CallerDep
 
 
 def _read_detail(session: Session, actor_id: uuid.UUID, caller: Principal) -> Response:
-    actor = get_live(session, Actor, actor_id)
-    return model_response(_detail(actor, caller), actor.version)
+    return _detail(get_live(session, Actor, actor_id), caller)
 
 
 @router.patch(
@@ -103,13 +110,11 @@ def update_actor(
     actor_id: uuid.UUID,
     body: ActorUpdate,
     session: SessionDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> ActorDetail:
+) -> Response:
     """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
     actor = actors.update_actor(session, actor_id, body, if_match=if_match)
     commit(session)
-    send_etag(response, actor)
     return _detail(actor, caller)
 
 

@@ -5,9 +5,9 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import conventions
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires
 from services.registry.api.filters import ConventionQuery
-from services.registry.api.responses import stored_page, stored_resource
+from services.registry.api.responses import stored_page, stored_resource, written
 from services.registry.models import Convention
 from services.registry.schemas import ConventionCreate, ConventionRead, ConventionUpdate
 from shared.access import Scope
@@ -37,15 +37,11 @@ async def list_conventions(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write)],
 )
-def create_convention(
-    body: ConventionCreate, session: SessionDep, response: Response
-) -> ConventionRead:
+def create_convention(body: ConventionCreate, session: SessionDep) -> Response:
     """Record a convention between at least two registered actors."""
     convention = conventions.create_convention(session, body)
     commit(session)
-    send_etag(response, convention)
-    response.headers["Location"] = f"/v1/conventions/{convention.id}"
-    return ConventionRead.model_validate(convention)
+    return written(convention, created=f"/v1/conventions/{convention.id}")
 
 
 @router.get(
@@ -65,14 +61,12 @@ def update_convention(
     convention_id: uuid.UUID,
     body: ConventionUpdate,
     session: SessionDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> ConventionRead:
+) -> Response:
     """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
     convention = conventions.update_convention(session, convention_id, body, if_match=if_match)
     commit(session)
-    send_etag(response, convention)
-    return ConventionRead.model_validate(convention)
+    return written(convention)
 
 
 @router.delete(

@@ -5,9 +5,9 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import projects
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires
 from services.registry.api.filters import ProjectQuery
-from services.registry.api.responses import stored_page, stored_resource
+from services.registry.api.responses import stored_page, stored_resource, written
 from services.registry.models import Project
 from services.registry.schemas import ProjectCreate, ProjectRead, ProjectUpdate
 from shared.access import Scope
@@ -37,13 +37,11 @@ async def list_projects(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write, Scope.propose)],
 )
-def create_project(body: ProjectCreate, session: SessionDep, response: Response) -> ProjectRead:
+def create_project(body: ProjectCreate, session: SessionDep) -> Response:
     """Record a project led by a registered actor, with its partners."""
     project = projects.create_project(session, body)
     commit(session)
-    send_etag(response, project)
-    response.headers["Location"] = f"/v1/projects/{project.id}"
-    return ProjectRead.model_validate(project)
+    return written(project, created=f"/v1/projects/{project.id}")
 
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=problem_responses(404, 410))
@@ -61,14 +59,12 @@ def update_project(
     project_id: uuid.UUID,
     body: ProjectUpdate,
     session: SessionDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> ProjectRead:
+) -> Response:
     """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
     project = projects.update_project(session, project_id, body, if_match=if_match)
     commit(session)
-    send_etag(response, project)
-    return ProjectRead.model_validate(project)
+    return written(project)
 
 
 @router.delete(

@@ -5,9 +5,9 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from services.registry import relationships
-from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires, send_etag
+from services.registry.api.deps import IfMatch, PageQuery, SessionDep, requires
 from services.registry.api.filters import RelationshipQuery
-from services.registry.api.responses import stored_page, stored_resource
+from services.registry.api.responses import stored_page, stored_resource, written
 from services.registry.models import ActorRelationship
 from services.registry.schemas import RelationshipCreate, RelationshipRead, RelationshipUpdate
 from shared.access import Scope
@@ -38,15 +38,11 @@ async def list_relationships(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write)],
 )
-def create_relationship(
-    body: RelationshipCreate, session: SessionDep, response: Response
-) -> RelationshipRead:
+def create_relationship(body: RelationshipCreate, session: SessionDep) -> Response:
     """Record that one actor is a member of, supports or coordinates another."""
     relationship = relationships.create_relationship(session, body)
     commit(session)
-    send_etag(response, relationship)
-    response.headers["Location"] = f"/v1/relationships/{relationship.id}"
-    return RelationshipRead.model_validate(relationship)
+    return written(relationship, created=f"/v1/relationships/{relationship.id}")
 
 
 @router.get(
@@ -66,15 +62,13 @@ def update_relationship(
     relationship_id: uuid.UUID,
     body: RelationshipUpdate,
     session: SessionDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> RelationshipRead:
+) -> Response:
     relationship = relationships.update_relationship(
         session, relationship_id, body, if_match=if_match
     )
     commit(session)
-    send_etag(response, relationship)
-    return RelationshipRead.model_validate(relationship)
+    return written(relationship)
 
 
 @router.delete(

@@ -21,11 +21,11 @@ from shared.pagination import next_link
 
 __all__ = [
     "json_response",
-    "model_response",
     "page_response",
     "query",
     "stored_page",
     "stored_resource",
+    "written",
 ]
 
 _JSON = "application/json"
@@ -43,16 +43,26 @@ async def query(threaded: bool, read: Callable[..., T], *args: object) -> T:
     return read(*args)
 
 
-def json_response(document: str, version: int | None = None, *, extra: str = "") -> Response:
+def json_response(
+    document: str, version: int | None = None, *, extra: str = "", status_code: int = 200
+) -> Response:
     """A JSON document as a response, with its ETag if `version` is given; `extra` adds
     members at its end (`,"name":value`), for a response model that extends the stored one."""
     body = document[:-1] + extra + "}" if extra else document
     headers = {"ETag": etag_of_version(version)} if version is not None else None
-    return Response(body, media_type=_JSON, headers=headers)
+    return Response(body, status_code=status_code, media_type=_JSON, headers=headers)
 
 
-def model_response(model: BaseModel, version: int | None = None) -> Response:
-    return json_response(model.model_dump_json(), version)
+def written(resource: Resource, *, created: str | None = None) -> Response:
+    """The answer to a write: the resource's public document as the write left it, with its
+    ETag; `created`, the path of a resource just created (201 with its Location)."""
+    assert resource.document is not None, "every write records the resource's document"
+    response = json_response(
+        resource.document, resource.version, status_code=201 if created else 200
+    )
+    if created:
+        response.headers["Location"] = created
+    return response
 
 
 def page_response(request: Request, documents: Sequence[str], next_cursor: str | None) -> Response:
