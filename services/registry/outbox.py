@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 from sqlmodel import Session, col, select
 
 from services.registry import audit
@@ -60,7 +60,34 @@ def public_shape(model: type[Resource]) -> type[BaseModel]:
     return _PUBLIC_SHAPES[model][1]
 
 
-def _event_data(resource: Resource) -> dict[str, Any]:
+_DOCUMENTED = "passerelles.documented"
+
+
+def _public(session: Session, resource: Resource) -> tuple[BaseModel, bool]:
+    """The resource's public shape as of now, and whether its stored document already says it
+    (`_document_before_flush` wrote it in this unit of work, at this version)."""
+    made = session.info.get(_DOCUMENTED, {}).pop(id(resource), None)
+    if made is not None and made[0] is resource and made[1] == resource.version:
+        return made[2], True
+    return public_shape(type(resource)).model_validate(resource), False
+
+
+@event.listens_for(Session, "before_flush")
+def _document_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Write the public document of every live resource the flush inserts or updates, in the
+    same statement: set after the flush, it would cost a second UPDATE per write. An import
+    sets its documents with its events, before its one flush per batch."""
+    if bulk_of(session) is not None:
+        return
+    made = session.info.setdefault(_DOCUMENTED, {})
+    for resource in (*session.new, *session.dirty):
+        if isinstance(resource, Resource) and resource.deleted_at is None:
+            public = public_shape(type(resource)).model_validate(resource)
+            resource.document = public.model_dump_json()
+            made[id(resource)] = (resource, resource.version, public)
+
+
+def _event_data(session: Session, resource: Resource) -> dict[str, Any]:
     """The resource as the feed's contract carries it; its public document is kept with it.
 
     Going through the shared record means that a field renamed, retyped or dropped in the
@@ -69,9 +96,9 @@ def _event_data(resource: Resource) -> dict[str, Any]:
     see it.
     """
     _, shape, record = _PUBLIC_SHAPES[type(resource)]
-    public_model = shape.model_validate(resource)
+    public_model, stored = _public(session, resource)
     public = public_model.model_dump(mode="json")
-    if resource.deleted_at is None:
+    if resource.deleted_at is None and not stored:
         resource.document = public_model.model_dump_json()
     unknown = set(public) - set(record.model_fields)
     if unknown:
@@ -100,7 +127,7 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
     if bulk is not None and bulk.dry_run:
         return None
     resource_type = resource_type_of(resource)
-    data = _event_data(resource)
+    data = _event_data(session, resource)
     if bulk is None:
         session.flush()
     if bulk is None or not bulk.feed_locked:
@@ -157,10 +184,11 @@ def _lock_feed(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
 
 
-def _subscribed_endpoints(session: Session) -> list[WebhookEndpoint]:
+def _subscribed_endpoints(session: Session) -> list[Any]:
+    """(id, event_types) of the enabled endpoints: two columns, not ORM objects, on each write."""
     return list(
         session.exec(
-            select(WebhookEndpoint).where(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
                 col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
             )
         )
@@ -170,10 +198,14 @@ def _subscribed_endpoints(session: Session) -> list[WebhookEndpoint]:
 def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
     """One delivery per event (its sequence and type) and subscribed endpoint."""
     endpoints = _subscribed_endpoints(session)
-    for sequence, event_type in events:
-        for endpoint in endpoints:
-            if endpoint.accepts(event_type):
-                session.add(WebhookDelivery(endpoint_id=endpoint.id, event_sequence=sequence))
+    rows = [
+        {"endpoint_id": endpoint_id, "event_sequence": sequence}
+        for sequence, event_type in events
+        for endpoint_id, types in endpoints
+        if not types or event_type in types
+    ]
+    if rows:
+        session.execute(insert(WebhookDelivery), rows)
 
 
 def envelope_json(row: Any) -> str:
