@@ -49,8 +49,9 @@ demo: migrate
 	@$(PY) -m services.registry keys create --name matching-service --scope registry:propose \
 		--output $(SERVICE_KEY) --if-missing
 
-bench: install ## benchmarks on real data, printed as tables (BENCH_ARGS="--runs 1 --postgres URL")
+bench: install ## benchmarks: import timings (BENCH_ARGS="--runs 1 --postgres URL"), then load figures against a bare endpoint (PERF_ARGS="--quick" or "--scales 10000,100000 --postgres URL")
 	$(PY) bench/import_bench.py $(BENCH_ARGS)
+	$(PY) bench/perf_bench.py $(PERF_ARGS)
 
 evaluate: install ## partner suggestions on a real network, through the import and the API, against classical baselines (EVALUATE_ARGS="--seeds 1")
 	$(PY) bench/suggestions_eval.py $(EVALUATE_ARGS)

@@ -23,10 +23,8 @@ gives the mean over the seeds and the worst seed.
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +41,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from bench import import_files  # noqa: E402
+from bench import import_files, processes  # noqa: E402
 from services.matching.graph import CooperationGraph  # noqa: E402
 from services.matching.ranking.features import FeatureSpace  # noqa: E402
 from services.matching.ranking.splits import draw_hidden  # noqa: E402
@@ -91,31 +89,15 @@ def hidden_partners(hidden: list[tuple[str, str]]) -> dict[str, set[str]]:
 # --- the product, as processes ---------------------------------------------------------------
 
 
-def _command() -> list[str]:
-    return [sys.executable, "-m", "services.registry"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def product(
     network: Network, visible: list[tuple[str, str]], work: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """A registry holding `network` with only the `visible` ties, and a matching service that
     has trained on it; yields the matching URL and the registry id of each place."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{work / 'registry.db'}",
-        "CURSOR_SECRET_FILE": str(work / "cursor-secret"),
-        "WEBHOOK_DISPATCHER": "off",
-    }
-    env.pop("PYTHONPATH", None)
+    env = processes.registry_env(
+        f"sqlite:///{work / 'registry.db'}", work, WEBHOOK_DISPATCHER="off"
+    )
     places = work / "places.csv"
     ties = work / "ties.csv"
     import_files.write_csv(
@@ -134,41 +116,35 @@ def product(
             for a, b in visible
         ],
     )
-    run = {"cwd": work, "env": env, "check": True, "capture_output": True}
-    subprocess.run([*_command(), "migrate"], **run)  # type: ignore[call-overload]
+    registry = processes.registry_command()
+    processes.run([*registry, "migrate"], env=env, cwd=work)
     report = work / "places.json"
     for path, extra in ((places, ["--report", str(report)]), (ties, [])):
-        subprocess.run(  # type: ignore[call-overload]
-            [*_command(), "import", str(path), "--source", "eval", "--apply", *extra], **run
+        processes.run(
+            [*registry, "import", str(path), "--source", "eval", "--apply", *extra],
+            env=env,
+            cwd=work,
         )
     ids = {row["ref"]: row["id"] for row in json.loads(report.read_text())["rows"] if row["id"]}
 
-    registry_port, matching_port = _free_port(), _free_port()
-    matching_env = {
-        **env,
-        "MATCHING_DATABASE_URL": f"sqlite:///{work / 'matching.db'}",
-        "MATCHING_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
-        "MATCHING_TRAINING_CHECK_SECONDS": "1",
-        "MATCHING_QUERY_RATE_PER_KEY": "0",
-        "MATCHING_QUERY_RATE_PER_IP": "0",
-    }
-    subprocess.run(  # type: ignore[call-overload]
-        [sys.executable, "-m", "services.matching", "migrate"], **{**run, "env": matching_env}
+    registry_port, matching_port = processes.free_port(), processes.free_port()
+    matching_env = processes.matching_env(
+        env,
+        f"http://127.0.0.1:{registry_port}",
+        work,
+        MATCHING_TRAINING_CHECK_SECONDS="1",
+        MATCHING_QUERY_RATE_PER_KEY="0",
+        MATCHING_QUERY_RATE_PER_IP="0",
     )
-    processes = [
-        subprocess.Popen(
-            [*_command(), "serve", "--port", str(registry_port)],
-            cwd=work,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "services.matching", "serve", "--port", str(matching_port)],
-            cwd=work,
+    processes.run([*processes.matching_command(), "migrate"], env=matching_env, cwd=work)
+    matching_log = open(work / "matching.log", "w")  # noqa: SIM115
+    servers = [
+        processes.start([*registry, "serve", "--port", str(registry_port)], env=env, cwd=work),
+        processes.start(
+            [*processes.matching_command(), "serve", "--port", str(matching_port)],
             env=matching_env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / "matching.log", "w"),  # noqa: SIM115
+            cwd=work,
+            stderr=matching_log,
         ),
     ]
     url = f"http://127.0.0.1:{matching_port}"
@@ -176,10 +152,9 @@ def product(
         _wait_for_model(url)
         yield url, ids
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        for server in servers:
+            processes.stop(server)
+        matching_log.close()
 
 
 def _wait_for_model(url: str, timeout: float = 600) -> None:
