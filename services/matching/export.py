@@ -12,17 +12,28 @@ Pure: no I/O. One description of an actor (`node_attributes`), one of the ties b
 - ``graphml``, for Gephi, Cytoscape desktop or networkx: plain attributes only, lists become
   ``;``-separated strings.
 
+Every format is also written piece by piece (`snapshot`, then `stream`): the graph is copied
+a slice of actors at a time under the graph's lock (`CooperationGraph.read_copy`), so no writer
+or query waits for more than a slice, and the document is written from the copy outside the
+lock, a few hundred elements per chunk, so the whole graph at national scale is served without
+building it in memory. What a whole-graph export promises: each actor and each edge as it was
+at one moment of the copy (an actor added while it runs may be missing, one deleted while it
+runs may be there without its ties), never a half-applied change of one of them; a
+neighbourhood is copied at once, under the lock.
+
 Positions are geographic: x is the longitude and y the latitude, in degrees (Cytoscape.js counts y
 downwards, so its positions are scaled and y negated: north stays up). An actor without coordinates
 (a country node, an association without an address) is placed beside the actors it is tied to.
 """
 
-import io
+import json
 import math
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, Literal
+from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
 
@@ -39,6 +50,8 @@ __all__ = [
     "neighbourhood",
     "node_attributes",
     "positions",
+    "snapshot",
+    "stream",
     "to_cytoscape",
     "to_graphml",
     "to_json",
@@ -186,6 +199,21 @@ def neighbourhood(graph: CooperationGraph, center: str | None, depth: int) -> nx
     return nx.ego_graph(graph.g, center, radius=depth)
 
 
+def snapshot(
+    graph: CooperationGraph, center: str | None, depth: int, lock: AbstractContextManager[Any]
+) -> nx.Graph:
+    """A copy of the whole graph (taken a slice at a time under `lock`), or of the actors
+    within `depth` ties of `center` (taken at once under it), that nobody else changes: what
+    `stream` writes out without the lock."""
+    if center is None:
+        return graph.read_copy(lock).g
+    with lock:
+        sub = nx.ego_graph(graph.g, center, radius=depth)  # a copy, sharing the ties' dicts
+        for _a, _b, data in sub.edges(data=True):
+            data["ties"] = dict(data["ties"])
+    return sub
+
+
 def node_attributes(attrs: dict[str, Any]) -> NodeAttributes:
     """What every format says of an actor (or a country node)."""
     return NodeAttributes(
@@ -302,34 +330,34 @@ def _described_edges(sub: nx.Graph) -> Iterator[tuple[str, str, EdgeAttributes]]
 # --- the four formats ----------------------------------------------------------------------------
 
 
-def to_json(sub: nx.Graph) -> GraphJson:
-    return GraphJson(
-        nodes=[JsonNode(id=node, **node_attributes(attrs)) for node, attrs in sub.nodes(data=True)],
-        edges=[
+def _json_shape(sub: nx.Graph) -> dict[str, Any]:
+    return {
+        "nodes": (
+            JsonNode(id=node, **node_attributes(attrs)) for node, attrs in sub.nodes(data=True)
+        ),
+        "edges": (
             JsonEdge(source=a, target=b, **described) for a, b, described in _described_edges(sub)
-        ],
-    )
+        ),
+    }
 
 
-def to_cytoscape(sub: nx.Graph) -> CytoscapeGraph:
-    """Cytoscape.js elements JSON; `cytoscape({elements, layout: {name: "preset"}})` shows a map."""
-    nodes = [
+def _cytoscape_shape(sub: nx.Graph) -> dict[str, Any]:
+    nodes = (
         CytoscapeNode(
             data=CytoscapeNodeData(id=node, label=described["name"], **described),
             position=CytoscapePosition(x=x * _PIXELS_PER_DEGREE, y=-y * _PIXELS_PER_DEGREE),
         )
         for node, described, (x, y) in _placed_nodes(sub)
-    ]
-    edges = [
+    )
+    edges = (
         CytoscapeEdge(data=CytoscapeEdgeData(id=_edge_key(a, b), source=a, target=b, **described))
         for a, b, described in _described_edges(sub)
-    ]
-    return CytoscapeGraph(data=_GRAPH, elements=CytoscapeElements(nodes=nodes, edges=edges))
+    )
+    return {"data": _GRAPH, "elements": {"nodes": nodes, "edges": edges}}
 
 
-def to_sigma(sub: nx.Graph) -> GraphologyGraph:
-    """graphology's serialisation of the graph, ready for `graph.import` and Sigma.js."""
-    nodes = [
+def _sigma_shape(sub: nx.Graph) -> dict[str, Any]:
+    nodes = (
         GraphologyNode(
             key=node,
             attributes=SigmaNodeAttributes(
@@ -342,8 +370,8 @@ def to_sigma(sub: nx.Graph) -> GraphologyGraph:
             ),
         )
         for node, described, (x, y) in _placed_nodes(sub)
-    ]
-    edges = [
+    )
+    edges = (
         GraphologyEdge(
             key=_edge_key(a, b),
             source=a,
@@ -352,32 +380,161 @@ def to_sigma(sub: nx.Graph) -> GraphologyGraph:
             attributes=SigmaEdgeAttributes(size=float(described["weight"]), **described),
         )
         for a, b, described in _described_edges(sub)
-    ]
-    return GraphologyGraph(
-        attributes=_GRAPH,
-        options=GraphologyOptions(type="undirected", multi=False, allowSelfLoops=False),
-        nodes=nodes,
-        edges=edges,
+    )
+    return {
+        "attributes": _GRAPH,
+        "options": GraphologyOptions(type="undirected", multi=False, allowSelfLoops=False),
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def _materialised(shape: Any) -> Any:
+    if isinstance(shape, dict):
+        return {key: _materialised(value) for key, value in shape.items()}
+    if isinstance(shape, Iterator):
+        return [_materialised(item) for item in shape]
+    return shape
+
+
+def to_json(sub: nx.Graph) -> GraphJson:
+    return _materialised(_json_shape(sub))  # type: ignore[no-any-return]
+
+
+def to_cytoscape(sub: nx.Graph) -> CytoscapeGraph:
+    """Cytoscape.js elements JSON; `cytoscape({elements, layout: {name: "preset"}})` shows a map."""
+    return _materialised(_cytoscape_shape(sub))  # type: ignore[no-any-return]
+
+
+def to_sigma(sub: nx.Graph) -> GraphologyGraph:
+    """graphology's serialisation of the graph, ready for `graph.import` and Sigma.js."""
+    return _materialised(_sigma_shape(sub))  # type: ignore[no-any-return]
+
+
+_SHAPES: dict[str, Callable[[nx.Graph], dict[str, Any]]] = {
+    "json": _json_shape,
+    "cytoscape": _cytoscape_shape,
+    "sigma": _sigma_shape,
+}
+# Elements written per chunk of a streamed document.
+_CHUNK = 500
+
+
+def stream(sub: nx.Graph, fmt: str) -> Iterator[bytes]:
+    """The document of `sub` in `fmt`, in chunks: the same bytes as the whole document
+    (JSON as FastAPI's JSONResponse writes it: compact, UTF-8)."""
+    if fmt == "graphml":
+        return _graphml_chunks(sub)
+    return _json_chunks(_SHAPES[fmt](sub))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _json_chunks(shape: dict[str, Any]) -> Iterator[bytes]:
+    buffer: list[str] = []
+
+    def parts(value: Any) -> Iterator[str]:
+        if isinstance(value, dict) and any(isinstance(v, Iterator | dict) for v in value.values()):
+            yield "{"
+            for i, (key, item) in enumerate(value.items()):
+                yield ("," if i else "") + _dumps(key) + ":"
+                yield from parts(item)
+            yield "}"
+        elif isinstance(value, Iterator):
+            yield "["
+            for i, item in enumerate(value):
+                yield ("," if i else "") + _dumps(item)
+            yield "]"
+        else:
+            yield _dumps(value)
+
+    for part in parts(shape):
+        buffer.append(part)
+        if len(buffer) >= _CHUNK:
+            yield "".join(buffer).encode()
+            buffer.clear()
+    if buffer:
+        yield "".join(buffer).encode()
+
+
+# GraphML keys, declared whether or not a value uses them: (for, name, type).
+_GRAPHML_KEYS = (
+    ("graph", "name", "string"),
+    ("node", "name", "string"),
+    ("node", "kind", "string"),
+    ("node", "level", "string"),
+    ("node", "country", "string"),
+    ("node", "latitude", "double"),
+    ("node", "longitude", "double"),
+    ("node", "population", "long"),
+    ("node", "label", "string"),
+    ("node", "x", "double"),
+    ("node", "y", "double"),
+    ("node", "themes", "string"),
+    ("edge", "types", "string"),
+    ("edge", "sources", "string"),
+    ("edge", "weight", "long"),
+)
+_KEY_IDS = {(domain, name): f"d{i}" for i, (domain, name, _type) in enumerate(_GRAPHML_KEYS)}
+_GRAPHML_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+    'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+    + "".join(
+        f'<key id="{_KEY_IDS[domain, name]}" for="{domain}" attr.name="{name}" '
+        f'attr.type="{kind}"/>\n'
+        for domain, name, kind in _GRAPHML_KEYS
+    )
+)
+
+
+def _data(domain: str, values: dict[str, Any]) -> str:
+    return "".join(
+        f'  <data key="{_KEY_IDS[domain, name]}">{escape(_plain(value))}</data>\n'
+        for name, value in values.items()
     )
 
 
-def to_graphml(sub: nx.Graph) -> str:
+def _plain(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _graphml_chunks(sub: nx.Graph) -> Iterator[bytes]:
     """GraphML keeps only plain attributes: lists become `;`-separated strings, ties their
     sources, and a missing value is left out."""
-    plain = nx.Graph(**_GRAPH)
+    buffer = [
+        _GRAPHML_HEAD,
+        '<graph edgedefault="undirected">',
+        f'<data key="{_KEY_IDS["graph", "name"]}">{escape(_GRAPH["name"])}</data>\n',
+    ]
     for node, described, (x, y) in _placed_nodes(sub):
         values = {k: v for k, v in described.items() if v is not None and k != "themes"}
-        plain.add_node(
-            node, **values, label=described["name"], x=x, y=y, themes=";".join(described["themes"])
-        )
+        values |= {"label": described["name"], "x": x, "y": y}
+        values["themes"] = ";".join(described["themes"])
+        buffer.append(f"<node id={quoteattr(node)}>\n{_data('node', values)}</node>\n")
+        if len(buffer) >= _CHUNK:
+            yield "".join(buffer).encode()
+            buffer.clear()
     for a, b, described in _described_edges(sub):
-        plain.add_edge(
-            a,
-            b,
-            types=";".join(described["types"]),
-            sources=";".join(sorted({tie["source"] for tie in described["ties"]})),
-            weight=described["weight"],
+        values = {
+            "types": ";".join(described["types"]),
+            "sources": ";".join(sorted({tie["source"] for tie in described["ties"]})),
+            "weight": described["weight"],
+        }
+        buffer.append(
+            f"<edge source={quoteattr(a)} target={quoteattr(b)}>\n{_data('edge', values)}</edge>\n"
         )
-    buffer = io.BytesIO()
-    nx.write_graphml(plain, buffer)
-    return buffer.getvalue().decode()
+        if len(buffer) >= _CHUNK:
+            yield "".join(buffer).encode()
+            buffer.clear()
+    buffer.append("</graph></graphml>")
+    yield "".join(buffer).encode()
+
+
+def to_graphml(sub: nx.Graph) -> str:
+    """The GraphML document of `sub`, whole (see `stream` for it in chunks)."""
+    return b"".join(_graphml_chunks(sub)).decode()

@@ -18,6 +18,7 @@ project; a ``country:XX`` node when only the target country is known).
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -79,6 +80,50 @@ class CooperationGraph:
             copy.by_theme[theme] = set(members)
         for country, members in self.by_country.items():
             copy.by_country[country] = set(members)
+        return copy
+
+    def read_copy(
+        self, lock: AbstractContextManager[Any] | None = None, *, step: int = 2_000
+    ) -> "CooperationGraph":
+        """A copy of the actors and their ties to read from another thread, taken `step` actors
+        at a time, each step under `lock` (the writer's lock), so that the writer waits at
+        most one step, never the whole copy.
+
+        Each actor's attributes and each edge's ties are copied as they were at one moment,
+        but different steps see different moments: an actor added during the copy may be
+        missing, one deleted during it may be there without its ties. Good for what reads a
+        snapshot a little behind anyway (the feature space, training); `versions`, the indexes
+        by theme and country and the waiting ties are not copied."""
+        guard = lock if lock is not None else nullcontext()
+        copy = CooperationGraph()
+        nodes, adjacency = copy.g._node, copy.g._adj
+        with guard:
+            names = list(self.g._node)
+        for start in range(0, len(names), step):
+            with guard:
+                source_nodes, source_adjacency = self.g._node, self.g._adj
+                for name in names[start : start + step]:
+                    attributes = source_nodes.get(name)
+                    if attributes is None:
+                        continue  # deleted since the copy began
+                    nodes[name] = dict(attributes)
+                    # Every neighbour in the graph's own order (so that reading the copy
+                    # meets edges in the same order as the graph); an edge's ties are copied
+                    # by whichever end comes first and shared with the other.
+                    mine = adjacency[name] = {}
+                    for other, data in source_adjacency[name].items():
+                        theirs = adjacency.get(other)
+                        shared = theirs.get(name) if theirs is not None else None
+                        if shared is None:
+                            shared = {"ties": dict(data["ties"])}
+                            if theirs is not None:  # tied since `other` was copied
+                                theirs[name] = shared
+                        mine[other] = shared
+        # Ties to actors deleted, or undone, before the other end's turn.
+        for name, neighbours in adjacency.items():
+            gone = [o for o in neighbours if o not in nodes or name not in adjacency[o]]
+            for other in gone:
+                del neighbours[other]
         return copy
 
     # --- reading -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from services.matching.graph import CooperationGraph
 from services.matching.ranking.features import FEATURES, FeatureSpace
 from services.matching.ranking.model import PRIOR, RankingModel
 from services.matching.ranking.query import rank
-from services.matching.territories import bridged, crowding, residents
+from services.matching.territories import CrowdReader, bridged, crowding, residents
 from shared.countries import country_label
 
 __all__ = ["REASONS", "Reason", "Suggestion", "crowding", "score", "space_of", "suggest"]
@@ -99,6 +99,7 @@ def suggest(
         bridged=[index[t] for t in bridged(graph, source) if t in index],
     )
     grouped = ranked.contributions @ _GROUPS.T
+    words = _Words(graph, space, source)
     found: list[Suggestion] = []
     for position, row in enumerate(ranked.rows):
         candidate = space.nodes[row]
@@ -112,7 +113,7 @@ def suggest(
         if theme and theme not in node["themes"]:
             continue
         probability = 1.0 / (1.0 + math.exp(-float(ranked.log_odds[position])))
-        reasons = _reasons(graph, space, source, candidate, grouped[position])
+        reasons = _reasons(words, candidate, grouped[position])
         found.append(Suggestion(candidate, round(probability, 4), reasons))
         if len(found) >= limit:
             break
@@ -135,27 +136,56 @@ def score(
     contributions = model.contributions(features)
     log_odds = float(model.log_odds(contributions)[0])
     grouped = (contributions @ _GROUPS.T)[0]
-    reasons = _reasons(graph, space, source, candidate, grouped)
+    reasons = _reasons(_Words(graph, space, source), candidate, grouped)
     return Suggestion(candidate, round(1.0 / (1.0 + math.exp(-log_odds)), 4), reasons)
 
 
 # --- reasons -------------------------------------------------------------------------------------
 
 
-def _reasons(
-    graph: CooperationGraph,
-    space: FeatureSpace,
-    source: str,
-    candidate: str,
-    grouped: np.ndarray,
-) -> list[Reason]:
+class _Words:
+    """What the reasons of one query read of its source, read once for all its candidates."""
+
+    def __init__(self, graph: CooperationGraph, space: FeatureSpace, source: str) -> None:
+        self.graph, self.space, self.source = graph, space, source
+        self._neighbours: set[str] | None = None
+        self._networks: set[str] | None = None
+        self._residents: dict[str, list[str]] = {}
+        self._crowds: CrowdReader | None = None
+
+    @property
+    def neighbours(self) -> set[str]:
+        if self._neighbours is None:
+            self._neighbours = set(self.graph.g.adj[self.source])
+        return self._neighbours
+
+    @property
+    def networks(self) -> set[str]:
+        if self._networks is None:
+            self._networks = _networks(self.graph, self.source)
+        return self._networks
+
+    def residents(self, territory: str) -> list[str]:
+        found = self._residents.get(territory)
+        if found is None:
+            found = self._residents[territory] = residents(self.graph, territory)
+        return found
+
+    @property
+    def crowds(self) -> CrowdReader:
+        if self._crowds is None:
+            self._crowds = CrowdReader(self.graph)
+        return self._crowds
+
+
+def _reasons(words: _Words, candidate: str, grouped: np.ndarray) -> list[Reason]:
     """A reason per kind of evidence whose contribution is not zero, largest first."""
     found = []
     for code, value in zip(_CODES, grouped, strict=True):
         contribution = round(float(value), 4)
         if contribution == 0:
             continue
-        text, details = _WORDS[code](graph, space, source, candidate, contribution)
+        text, details = _WORDS[code](words, candidate, contribution)
         found.append(Reason(code, contribution, text, details))
     found.sort(key=lambda r: (-r.contribution, r.code))
     return found
@@ -168,12 +198,11 @@ def _name(graph: CooperationGraph, actor_id: str) -> str:
 Words = tuple[str, dict[str, Any]]
 
 
-def _structural(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _structural(words: _Words, b: str, contribution: float) -> Words:
+    graph = words.graph
     g = graph.g
     # The intermediaries that weigh most first: Adamic–Adar counts each one 1 / log(degree).
-    common = sorted(set(g.adj[a]) & set(g.adj[b]), key=lambda n: (g.degree(n), n))
+    common = sorted(words.neighbours.intersection(g.adj[b]), key=lambda n: (g.degree(n), n))
     if common:
         index = sum(1 / math.log(g.degree(n)) for n in common if g.degree(n) > 1)
         names = ", ".join(_name(graph, n) for n in common[:3])
@@ -186,14 +215,13 @@ def _structural(
     return "far apart in the network: no partner in common", {}
 
 
-def _country_pair(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _country_pair(words: _Words, b: str, contribution: float) -> Words:
+    graph, space, a = words.graph, words.space, words.source
     na, nb = graph.g.nodes[a], graph.g.nodes[b]
     ca, cb = na["country"], nb["country"]
     row_a, row_b = space.index[a], space.index[b]
     lift = math.exp(float(space.country_lift[space.country[row_a], space.country[row_b]]))
-    ties = int(space.country_ties[row_b, space.country[row_a]])
+    ties = int(space.ties_with_country(row_b, int(space.country[row_a])))
     label_a, label_b = country_label(ca, "en"), country_label(cb, "en")
     if ca == cb:
         text = f"actors of {label_a} cooperate with each other {lift:.1f}× as often as chance"
@@ -204,9 +232,8 @@ def _country_pair(
     return text, {"countries": [ca, cb], "lift": round(lift, 2), "ties_with_country": ties}
 
 
-def _popularity(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _popularity(words: _Words, b: str, contribution: float) -> Words:
+    graph = words.graph
     # The feature counts every tie (memberships, a home territory…), so the words do too.
     ties = graph.g.degree(b)
     if ties == 0:
@@ -216,9 +243,8 @@ def _popularity(
     }
 
 
-def _distance(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _distance(words: _Words, b: str, contribution: float) -> Words:
+    graph, a = words.graph, words.source
     na, nb = graph.g.nodes[a], graph.g.nodes[b]
     if None in (na["latitude"], na["longitude"], nb["latitude"], nb["longitude"]):
         return "no coordinates to compare their places", {}
@@ -228,9 +254,8 @@ def _distance(
     }
 
 
-def _complementarity(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _complementarity(words: _Words, b: str, contribution: float) -> Words:
+    graph, a = words.graph, words.source
     na, nb = graph.g.nodes[a], graph.g.nodes[b]
     if na["kind"] == "local_authority" and nb["kind"] == "local_authority":
         if na["country"] != nb["country"]:
@@ -264,23 +289,21 @@ def _kind(kind: str) -> str:
     return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
-def _shared_themes(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _shared_themes(words: _Words, b: str, contribution: float) -> Words:
+    graph, a = words.graph, words.source
     shared = sorted(graph.g.nodes[a]["themes"] & graph.g.nodes[b]["themes"])
     if not shared:
         return "no theme in common", {"themes": []}
     return f"works on the same themes: {', '.join(shared)}", {"themes": shared}
 
 
-def _migrant_bridge(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
+def _migrant_bridge(words: _Words, b: str, contribution: float) -> Words:
+    graph, a = words.graph, words.source
     home_a, home_b = graph.home_of(a), graph.home_of(b)
     for x, y in ((home_a, home_b), (home_b, home_a)):
         if not x or not y or x not in graph.g or y not in graph.g:
             continue
-        for organisation in residents(graph, x):
+        for organisation in words.residents(x):
             if y in graph.g.nodes[organisation]["origins"]:
                 return (
                     f"{_name(graph, organisation)} is based in {_name(graph, x)} and "
@@ -289,32 +312,34 @@ def _migrant_bridge(
     return "no migrant organisation links their territories", {}
 
 
-def _same_network(
-    graph: CooperationGraph, space: FeatureSpace, a: str, b: str, contribution: float
-) -> Words:
-    def networks(actor: str) -> set[str]:
-        return {
-            other
-            for other, data in graph.g.adj[actor].items()
-            for tie in data["ties"].values()
-            if tie.type in ("member_of", "coordinates") and tie.origin in (None, actor)
-        }
-
-    shared = sorted(networks(a) & networks(b))
+def _same_network(words: _Words, b: str, contribution: float) -> Words:
+    graph, space = words.graph, words.space
+    row = space.index.get(b)
+    if row is not None and words.source in space.index:
+        # The networks the feature compared (the space's): a hub's ties are not read again.
+        theirs = {space.nodes[n] for n in space.networks[row].indices if space.nodes[n] in graph.g}
+    else:
+        theirs = _networks(graph, b)
+    shared = sorted(words.networks & theirs)
     if not shared:
         return "no network in common", {}
     names = ", ".join(_name(graph, n) for n in shared[:3])
     return f"members of the same network: {names}", {"networks": shared}
 
 
-def _crowding(
-    graph: CooperationGraph, space: FeatureSpace, source: str, candidate: str, contribution: float
-) -> Words:
-    # On the themes of the work there, as the feature counts it (overlaps.py's definitions).
-    themes = {t for _, tie in graph.ties_of(candidate, "active_in") for t in tie.themes}
+def _crowding(words: _Words, candidate: str, contribution: float) -> Words:
+    graph, space, source = words.graph, words.space, words.source
     # The source's own territory working there is the partner to join, not a competitor.
     home = graph.home_of(source) or source
-    crowd = [a for a in crowding(graph, candidate, themes) if a not in (source, home)]
+    row = space.index.get(candidate)
+    if space.crowds is not None and row is not None:
+        # The crowd the feature counted (the space's, read once per graph revision).
+        members = sorted(space.nodes[m] for m in space.crowds.get(row, ()))
+        crowd = [a for a in members if a not in (source, home) and a in graph.g]
+    else:
+        # On the themes of the work there, as the feature counts it (overlaps.py's definitions).
+        themes = {t for _, tie in graph.ties_of(candidate, "active_in") for t in tie.themes}
+        crowd = [a for a in words.crowds.at(candidate, themes) if a not in (source, home)]
     if not crowd:
         return "partners already at work there coordinate", {}
     names = ", ".join(_name(graph, a) for a in crowd[:5])
@@ -322,6 +347,15 @@ def _crowding(
         f"{len(crowd)} uncoordinated partners already work there ({names}): "
         "join them rather than add another bilateral tie"
     ), {"uncoordinated_actors": crowd, "join_instead": True}
+
+
+def _networks(graph: CooperationGraph, actor: str) -> set[str]:
+    return {
+        other
+        for other, data in graph.g.adj[actor].items()
+        for tie in data["ties"].values()
+        if tie.type in ("member_of", "coordinates") and tie.origin in (None, actor)
+    }
 
 
 _WORDS = {

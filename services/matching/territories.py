@@ -3,12 +3,16 @@ the territories they link, and the crowding of partners already at work in a ter
 
 Pure: reads a `CooperationGraph`, no I/O."""
 
+from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
 
 from services.matching.graph import CooperationGraph
-from services.matching.overlaps import coordinated, home_territory
+from services.matching.overlaps import home_territory
 
-__all__ = ["bridged", "crowding", "crowds", "residents"]
+__all__ = ["CrowdReader", "bridged", "crowding", "crowds", "residents"]
 
 
 def residents(graph: CooperationGraph, territory: str) -> list[str]:
@@ -38,28 +42,104 @@ def bridged(graph: CooperationGraph, source: str) -> set[str]:
 def crowding(graph: CooperationGraph, target: str, themes: Iterable[str]) -> list[str]:
     """Local authorities of different home territories active in `target` on these themes
     without coordinating, by the definitions of the competition index (overlaps.py)."""
-    wanted = set(themes)
-    active: dict[str, str] = {}
-    for actor, tie in graph.ties_of(target, "active_in"):
-        if tie.active and tie.themes & wanted and graph.g.nodes[actor]["kind"] == "local_authority":
-            active.setdefault(actor, home_territory(graph, actor))
-    actors = sorted(active)
-    uncoordinated = set()
-    for i, x in enumerate(actors):
-        for y in actors[i + 1 :]:
-            if active[x] != active[y] and not coordinated(graph.g, x, y):
-                uncoordinated |= {x, y}
-    return sorted(uncoordinated)
+    return CrowdReader(graph).at(target, set(themes))
 
 
 def crowds(graph: CooperationGraph) -> dict[str, list[str]]:
     """Per territory where local authorities are active without coordinating (on any theme of
     the work there), those authorities: the crowding a ranker weighs for every query."""
+    reader = CrowdReader(graph)
     found = {}
     for node in graph.g.nodes:
         themes = {t for _, tie in graph.ties_of(node, "active_in") for t in tie.themes}
         if themes:
-            crowd = crowding(graph, node, themes)
+            crowd = reader.at(node, themes)
             if crowd:
                 found[node] = crowd
     return found
+
+
+class CrowdReader:
+    """Reads crowds, each actor's home and groups once (valid while the graph does not change).
+
+    An authority is in a crowd when another one of a different home works there and the two
+    do not coordinate (no convention or project together, no network or resource centre in
+    common): per authority, the others it coordinates with are gathered from its own groups
+    and ties, so a target with k authorities costs about k times their groups, not k² pair
+    checks."""
+
+    def __init__(self, graph: CooperationGraph) -> None:
+        self.graph = graph
+        self.g = graph.g
+        self._homes: dict[str, str] = {}
+        self._groups: dict[str, frozenset[str]] = {}
+
+    def home(self, actor: str) -> str:
+        found = self._homes.get(actor)
+        if found is None:
+            found = self._homes[actor] = home_territory(self.graph, actor)
+        return found
+
+    def groups(self, actor: str) -> frozenset[str]:
+        found = self._groups.get(actor)
+        if found is None:
+            found = self._groups[actor] = _groups(self.g, actor)
+        return found
+
+    def at(self, target: str, wanted: set[str]) -> list[str]:
+        nodes = self.g.nodes
+        active: dict[str, str] = {}
+        for actor, tie in self.graph.ties_of(target, "active_in"):
+            if (
+                actor not in active
+                and tie.active
+                and tie.themes & wanted
+                and nodes[actor]["kind"] == "local_authority"
+            ):
+                active[actor] = self.home(actor)
+        by_home: dict[str, set[str]] = defaultdict(set)
+        for actor, home in active.items():
+            by_home[home].add(actor)
+        if len(by_home) < 2:
+            return []
+        members: dict[str, set[str]] = defaultdict(set)
+        for actor in active:
+            for group in self.groups(actor):
+                members[group].add(actor)
+        adjacency = self.g._adj  # plain dicts: this runs for every tie of every territory
+        everyone = set(active)
+        uncoordinated = []
+        for x in sorted(active):
+            same_home = by_home[active[x]]
+            others = len(active) - len(same_home)
+            groups = self.groups(x)
+            neighbours = adjacency[x]
+            # x coordinates with no more actors than its groups hold and it is tied to.
+            if sum(len(members[group]) for group in groups) + len(neighbours) < others:
+                uncoordinated.append(x)
+                continue
+            # Everyone of another home must coordinate with x for x to be out of the crowd.
+            remaining = everyone - same_home
+            for group in groups:
+                remaining -= members[group]
+            if any(not _cooperate(neighbours.get(y)) for y in remaining):
+                uncoordinated.append(x)
+        return uncoordinated
+
+
+def _cooperate(edge: dict[str, Any] | None) -> bool:
+    """Whether the ties of an edge (None: no edge) hold a convention or a project."""
+    return edge is not None and any(t.type == "cooperates_with" for t in edge["ties"].values())
+
+
+def _groups(g: nx.Graph, actor: str) -> frozenset[str]:
+    """Networks and resource centres the actor is a member of or coordinated by (as
+    `overlaps.coordinated` reads them)."""
+    found = set()
+    for other, data in g._adj[actor].items():
+        for tie in data["ties"].values():
+            member = tie.type == "member_of" and tie.origin == actor
+            coordinated_by = tie.type == "coordinates" and tie.origin == other
+            if member or coordinated_by:
+                found.add(other)
+    return frozenset(found)

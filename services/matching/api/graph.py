@@ -1,34 +1,31 @@
 """/v1/graph: the cooperation graph for visualisations (JSON, Cytoscape.js, graphology and
-Sigma.js) and for graph tools (GraphML: Gephi, Cytoscape desktop, networkx)."""
+Sigma.js) and for graph tools (GraphML: Gephi, Cytoscape desktop, networkx).
+
+Every format is streamed, the whole graph included: the graph is copied a slice at a time
+under its lock and the document written from the copy, outside the lock (`export.snapshot`),
+so an export never holds up the feed or suggestions for more than a slice."""
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import StreamingResponse
 
 from services.matching import export
 from services.matching.api.deps import HolderDep
-from shared.errors import InvalidInput, NotFound, problem_responses
+from shared.errors import NotFound, problem_responses
 
 router = APIRouter(prefix="/v1/graph", tags=["graph"])
 
-_MAX_NODES = 20_000
 GRAPHML = "application/graphml+xml"
-
-_JSON_FORMATS: dict[str, Callable[[Any], Any]] = {
-    "json": export.to_json,
-    "cytoscape": export.to_cytoscape,
-    "sigma": export.to_sigma,
-}
 
 _FORMAT_DESCRIPTION = (
     "`json`: this service's own shape (`nodes`, `edges`). `cytoscape`: Cytoscape.js elements "
     "JSON (`elements: {nodes, edges}`, a geographic `position` on every node). `sigma`: "
     "graphology's serialisation (`attributes`, `options`, `nodes`, `edges`) for `graph.import` "
     "and Sigma.js, with `label`, `x` (longitude), `y` (latitude) and `size` on every node. "
-    f"`graphml`: GraphML ({GRAPHML})."
+    f"`graphml`: GraphML ({GRAPHML}). Every format is streamed; the whole graph shows each "
+    "actor and tie as it was at one moment of the copy (see docs/matching.md)."
 )
 
 
@@ -57,13 +54,7 @@ def read_graph(
     with holder.lock:
         if center is not None and not holder.graph.has_actor(str(center)):
             raise NotFound(f"No actor {center} in the graph.")
-        sub = export.neighbourhood(holder.graph, str(center) if center else None, depth)
-        if sub.number_of_nodes() > _MAX_NODES:
-            raise InvalidInput.on(
-                "center",
-                f"the graph has {sub.number_of_nodes()} actors; export a neighbourhood",
-                location="query",
-            )
-        if format == "graphml":
-            return Response(export.to_graphml(sub), media_type=GRAPHML)
-        return JSONResponse(_JSON_FORMATS[format](sub))
+        graph = holder.graph
+    sub = export.snapshot(graph, str(center) if center else None, depth, holder.lock)
+    media_type = GRAPHML if format == "graphml" else "application/json"
+    return StreamingResponse(export.stream(sub, format), media_type=media_type)

@@ -1,6 +1,7 @@
 """/v1/actors/{id}/suggestions: ranked partners with the reasons behind each score."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -8,6 +9,9 @@ from fastapi import APIRouter, Query, status
 from services.matching import scoring, store
 from services.matching.api.deps import CallerDep, HolderDep, SessionDep, requires
 from services.matching.api.present import actor_summary, known_actor
+from services.matching.follower import GraphHolder
+from services.matching.ranking.features import FeatureSpace
+from services.matching.ranking.model import RankingModel
 from services.matching.schemas import (
     FeedbackCreate,
     FeedbackRead,
@@ -22,6 +26,9 @@ from shared.errors import Forbidden, InvalidInput, problem_responses
 from shared.vocabulary import ActorKind, CountryCode, ThemeCode
 
 router = APIRouter(prefix="/v1/actors", tags=["suggestions"])
+
+# How long a query about an actor newer than the feature space waits for the next one.
+_WAIT_FOR_SPACE_SECONDS = 30.0
 
 
 @router.get(
@@ -44,40 +51,64 @@ def suggestions(
 
     Existing partners, the actor itself and candidates it dismissed never appear."""
     dismissed = store.dismissed_by(session, actor_id)
-    with holder.lock:
-        graph = holder.graph
-        source = known_actor(graph, actor_id)
-        ranker = holder.ranker
-        model = ranker.model
-        ranked = scoring.suggest(
-            graph,
-            source,
-            model=model,
-            space=ranker.space(graph, holder.revision, source),
-            limit=limit,
-            kind=kind,
-            country=country,
-            theme=theme,
-            exclude=dismissed,
-        )
-        return SuggestionList(
-            actor=actor_summary(graph, source),
-            graph_sequence=holder.applied,
-            items=[
-                SuggestionRead(
-                    actor=actor_summary(graph, s.actor_id),
-                    score=s.score,
-                    reasons=[
-                        ReasonRead(
-                            code=r.code, contribution=r.contribution, text=r.text, details=r.details
-                        )
-                        for r in s.reasons
-                    ],
+    for attempt in range(2):
+        with holder.lock:
+            graph = holder.graph
+            source = known_actor(graph, actor_id)
+            ranker = holder.ranker
+            model = ranker.model
+            space = ranker.space(graph, holder.revision, source, lock=holder.lock)
+            # An actor newer than the space: wait once for the space being built (outside the
+            # lock); if it still does not know the actor, `suggest` builds one of its own.
+            if source in space.index or attempt:
+                return _suggestions(
+                    holder, source, model, space, limit, kind, country, theme, dismissed
                 )
-                for s in ranked
-            ],
-            model=ModelSummary(version=model.version, kind=model.kind, intercept=model.intercept),
-        )
+        ranker.wait_for_build(timeout=_WAIT_FOR_SPACE_SECONDS)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _suggestions(
+    holder: GraphHolder,
+    source: str,
+    model: RankingModel,
+    space: FeatureSpace,
+    limit: int,
+    kind: str | None,
+    country: str | None,
+    theme: str | None,
+    dismissed: Iterable[str],
+) -> SuggestionList:
+    graph = holder.graph
+    ranked = scoring.suggest(
+        graph,
+        source,
+        model=model,
+        space=space,
+        limit=limit,
+        kind=kind,
+        country=country,
+        theme=theme,
+        exclude=dismissed,
+    )
+    return SuggestionList(
+        actor=actor_summary(graph, source),
+        graph_sequence=holder.applied,
+        items=[
+            SuggestionRead(
+                actor=actor_summary(graph, s.actor_id),
+                score=s.score,
+                reasons=[
+                    ReasonRead(
+                        code=r.code, contribution=r.contribution, text=r.text, details=r.details
+                    )
+                    for r in s.reasons
+                ],
+            )
+            for s in ranked
+        ],
+        model=ModelSummary(version=model.version, kind=model.kind, intercept=model.intercept),
+    )
 
 
 @router.post(

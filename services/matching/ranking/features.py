@@ -3,19 +3,24 @@
 Pure: a `FeatureSpace` is an immutable numeric snapshot of a `CooperationGraph` (sparse
 adjacency, degrees, countries, themes, coordinates, kinds, homes) from which every feature of
 every candidate of a query is a few vectorised operations, never a Python loop per candidate.
-It is rebuilt when the graph has changed (see `ranking.holder`), and the training builds one
-on its own copy of the graph.
+Whatever depends on the graph only (the weights of the indices, the crowd of every territory,
+each node's theme count, an ordering of the nodes that keeps the walk's memory reads close
+together) is computed once, when the space is built; a query computes only what depends on its
+source. It is rebuilt when the graph has changed (see `ranking.ranker`), and the training
+builds one on its own copy of the graph.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from services.matching.graph import CooperationGraph
-from services.matching.territories import crowds
+from services.matching.territories import crowds as crowds_of
 
-__all__ = ["FEATURES", "FeatureSpace"]
+__all__ = ["FEATURES", "FeatureSpace", "SourceView"]
 
 # The order of the columns of a feature matrix, and the names the model and the docs use.
 FEATURES = (
@@ -50,6 +55,9 @@ _BY_PAGERANK = 500
 _COUNTRIES = 6
 _POPULAR = 100
 _POPULAR_IN_GROUP = 150
+# While the walk's mass is on fewer nodes than this share of the graph, a step reads only the
+# rows of those nodes instead of the whole matrix.
+_SPARSE_WALK_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,20 +68,27 @@ class FeatureSpace:
     index: dict[str, int]
     adjacency: sp.csr_matrix  # symmetric, 1 per tied pair (any tie)
     networks: sp.csr_matrix  # actor → network it is a member of (or is coordinated by)
-    walk: sp.csr_matrix  # column-stochastic transition matrix of the adjacency
+    network_members: sp.csr_matrix  # its transpose: network → its members
     themes: sp.csr_matrix  # node × theme, 1 when the node works on it
+    theme_count: np.ndarray  # themes per node
     degree: np.ndarray
+    weights_aa: np.ndarray  # 1 / log(degree) (0 for degree ≤ 1): Adamic–Adar's weights
+    weights_ra: np.ndarray  # 1 / degree (0 for degree 0): resource allocation's
     country: np.ndarray  # country index per node
     country_lift: np.ndarray  # country × country log lift
-    country_ties: np.ndarray  # node × country: ties of the node with actors of the country
+    country_ties: sp.csr_matrix  # node × country: ties of the node with actors of the country
+    country_ties_by_country: sp.csc_matrix  # the same, by column
     kind: np.ndarray
     kind_lift: np.ndarray
     level: np.ndarray  # level index, -1 when none
     latitude: np.ndarray  # radians, nan when unknown
     longitude: np.ndarray
     home: np.ndarray  # row of the node's home territory, -1 when none
-    # Territory row → rows of the local authorities active there without coordinating.
-    crowds: dict[int, frozenset[int]]
+    # Territory row → rows of the local authorities active there without coordinating (None
+    # when the space was built without them: then nowhere is crowded).
+    crowds: dict[int, frozenset[int]] | None
+    crowd_size: np.ndarray  # per row, how many authorities its crowd holds (0: none)
+    crowd_of_member: sp.csr_matrix  # member row → the territories whose crowd holds it
     is_actor: np.ndarray  # False for country nodes, never candidates
     countries: list[str]
     kinds: list[str]
@@ -82,115 +97,180 @@ class FeatureSpace:
     popular: np.ndarray
     popular_in_country: list[np.ndarray]
     popular_in_theme: list[np.ndarray]
+    # The walk of the personalised PageRank, on the nodes renumbered so that tied nodes are
+    # close together (reverse Cuthill–McKee): `walk_order[position]` is a row,
+    # `walk_position[row]` its position; the adjacency and 1 / degree in that numbering.
+    walk_order: np.ndarray
+    walk_position: np.ndarray
+    walk_adjacency: sp.csr_matrix
+    walk_inverse_degree: np.ndarray
 
     # --- building ---------------------------------------------------------------------------
 
     @classmethod
     def of(cls, graph: CooperationGraph) -> "FeatureSpace":
         """The space of `graph` as it is now, crowds included."""
-        return cls.build(graph, crowds=crowds(graph))
+        return cls.build(graph, crowds=crowds_of(graph))
 
     @classmethod
     def build(
         cls, graph: CooperationGraph, crowds: dict[str, list[str]] | None = None
     ) -> "FeatureSpace":
         g = graph.g
-        nodes = sorted(g.nodes)
+        attributes = dict(g.nodes(data=True))
+        nodes = sorted(attributes)
         index = {node: i for i, node in enumerate(nodes)}
         n = len(nodes)
-        rows, cols, net_rows, net_cols = [], [], [], []
-        for a, b, data in g.edges(data=True):
-            i, j = index[a], index[b]
-            rows += (i, j)
-            cols += (j, i)
-            for tie in data["ties"].values():
-                if tie.type in _NETWORK_TIES:
-                    member = i if tie.origin in (None, a) else j
-                    network = j if member == i else i
-                    net_rows.append(member)
-                    net_cols.append(network)
-        adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        rows: list[int] = []
+        cols: list[int] = []
+        net_rows: list[int] = []
+        net_cols: list[int] = []
+        for a, neighbours in g.adjacency():
+            i = index[a]
+            others = [index[b] for b in neighbours]
+            rows += [i] * len(others)
+            cols += others
+            for j, data in zip(others, neighbours.values(), strict=True):
+                if i > j:
+                    continue  # each edge's ties once
+                for tie in data["ties"].values():
+                    if tie.type in _NETWORK_TIES:
+                        member = i if tie.origin in (None, a) else j
+                        net_rows.append(member)
+                        net_cols.append(j if member == i else i)
+        adjacency = sp.csr_matrix(
+            (np.ones(len(rows)), (np.array(rows, dtype=np.int32), np.array(cols, dtype=np.int32))),
+            shape=(n, n),
+        )
+        adjacency.sort_indices()
         networks = sp.csr_matrix(
             (np.ones(len(net_rows)), (net_rows, net_cols)), shape=(n, n)
         ).sign()
         degree = np.asarray(adjacency.sum(axis=1)).ravel()
         inverse = np.divide(1.0, degree, out=np.zeros(n), where=degree > 0)
-        walk = (adjacency @ sp.diags(inverse)).tocsr()
 
-        attrs = [g.nodes[node] for node in nodes]
-        countries = sorted({a["country"] for a in attrs})
+        attrs = [attributes[node] for node in nodes]
+        country_names = [a["country"] for a in attrs]
+        countries = sorted(set(country_names))
         country_of = {c: i for i, c in enumerate(countries)}
-        country = np.array([country_of[a["country"]] for a in attrs], dtype=np.int64)
-        kinds = sorted({a["kind"] for a in attrs})
+        country = np.array([country_of[c] for c in country_names], dtype=np.int64)
+        kind_names = [a["kind"] for a in attrs]
+        kinds = sorted(set(kind_names))
         kind_of = {k: i for i, k in enumerate(kinds)}
-        kind = np.array([kind_of[a["kind"]] for a in attrs], dtype=np.int64)
-        levels = sorted({a["level"] for a in attrs if a.get("level")})
+        kind = np.array([kind_of[k] for k in kind_names], dtype=np.int64)
+        level_names = [a.get("level") for a in attrs]
+        levels = sorted({v for v in level_names if v})
         level_of = {v: i for i, v in enumerate(levels)}
-        level = np.array([level_of.get(a.get("level"), -1) for a in attrs], dtype=np.int64)
-        theme_names = sorted({t for a in attrs for t in a["themes"]})
+        level = np.array([level_of.get(v, -1) for v in level_names], dtype=np.int64)
+        node_themes = [a["themes"] for a in attrs]
+        theme_names = sorted(set().union(*node_themes)) if node_themes else []
         theme_of = {t: i for i, t in enumerate(theme_names)}
-        t_rows = [i for i, a in enumerate(attrs) for _ in a["themes"]]
-        t_cols = [theme_of[t] for a in attrs for t in a["themes"]]
+        t_rows = [i for i, themes in enumerate(node_themes) for _ in themes]
+        t_cols = [theme_of[t] for themes in node_themes for t in themes]
         themes = sp.csr_matrix(
             (np.ones(len(t_rows)), (t_rows, t_cols)), shape=(n, max(1, len(theme_names)))
         )
         latitude = np.radians(np.array([_coordinate(a, "latitude") for a in attrs]))
         longitude = np.radians(np.array([_coordinate(a, "longitude") for a in attrs]))
-        homes = [graph.home_of(node) for node in nodes]
-        home = np.array([index.get(h, -1) if h else -1 for h in homes], dtype=np.int64)
-        is_actor = np.array([a["kind"] != "country" for a in attrs])
+        # An actor's home (as `CooperationGraph.home_of`): itself for a local authority.
+        home = np.array(
+            [
+                i if k == "local_authority" else index.get(a.get("based_in") or "", -1)
+                for i, (k, a) in enumerate(zip(kind_names, attrs, strict=True))
+            ],
+            dtype=np.int64,
+        )
+        is_actor = np.array([k != "country" for k in kind_names], dtype=bool)
         by_degree = np.lexsort((np.arange(n), -degree))
         by_degree = by_degree[is_actor[by_degree]]
         country_one_hot = _one_hot(country, len(countries))
+        country_ties = (adjacency @ country_one_hot).tocsr()
+        crowd_sets = {
+            index[target]: frozenset(index[m] for m in members if m in index)
+            for target, members in (crowds or {}).items()
+            if target in index
+        }
+        crowd_size = np.zeros(n)
+        crowd_targets: list[int] = []
+        crowd_members: list[int] = []
+        for target, members in crowd_sets.items():
+            crowd_size[target] = len(members)
+            crowd_targets += [target] * len(members)
+            crowd_members += members
+        walk_order = (
+            reverse_cuthill_mckee(adjacency, symmetric_mode=True).astype(np.int64)
+            if n
+            else np.zeros(0, dtype=np.int64)
+        )
+        walk_position = np.empty(n, dtype=np.int64)
+        walk_position[walk_order] = np.arange(n)
+        walk_adjacency = adjacency[walk_order][:, walk_order].tocsr()
+        walk_adjacency.sort_indices()
         return cls(
             nodes=nodes,
             index=index,
             adjacency=adjacency,
             networks=networks,
-            walk=walk,
+            network_members=networks.T.tocsr(),
             themes=themes,
+            theme_count=np.asarray(themes.sum(axis=1)).ravel(),
             degree=degree,
+            weights_aa=np.divide(
+                1.0, np.log(np.maximum(degree, 2.0)), out=np.zeros(n), where=degree > 1
+            ),
+            weights_ra=inverse,
             country=country,
             country_lift=_lift(adjacency, country, len(countries)),
-            country_ties=(adjacency @ country_one_hot).toarray(),
+            country_ties=country_ties,
+            country_ties_by_country=country_ties.tocsc(),
             kind=kind,
             kind_lift=_lift(adjacency, kind, len(kinds)),
             level=level,
             latitude=latitude,
             longitude=longitude,
             home=home,
-            crowds={
-                index[target]: frozenset(index[m] for m in members if m in index)
-                for target, members in (crowds or {}).items()
-                if target in index
-            },
+            crowds=crowd_sets if crowds is not None else None,
+            crowd_size=crowd_size,
+            crowd_of_member=sp.csr_matrix(
+                (np.ones(len(crowd_members)), (crowd_members, crowd_targets)), shape=(n, n)
+            ),
             is_actor=is_actor,
             countries=countries,
             kinds=kinds,
             country_pairs=(country_one_hot.T @ adjacency @ country_one_hot).toarray(),
             popular=by_degree[:_POPULAR],
             popular_in_country=_ranked_groups(by_degree, country, len(countries)),
-            popular_in_theme=[
-                by_degree[themes[by_degree, t].toarray().ravel() > 0][:_POPULAR_IN_GROUP]
-                for t in range(themes.shape[1])
-            ],
+            popular_in_theme=_ranked_columns(by_degree, themes),
+            walk_order=walk_order,
+            walk_position=walk_position,
+            walk_adjacency=walk_adjacency,
+            walk_inverse_degree=inverse[walk_order],
         )
 
     # --- queries ----------------------------------------------------------------------------
 
+    def source(self, source: int) -> "SourceView":
+        """What every feature of a query reads of its source, computed once for its pool."""
+        return SourceView(self, source)
+
     def pool(
-        self, source: int, pagerank: np.ndarray, bridged: np.ndarray | None = None
+        self,
+        source: int,
+        pagerank: np.ndarray,
+        bridged: np.ndarray | None = None,
+        *,
+        view: "SourceView | None" = None,
     ) -> np.ndarray:
         """The candidates worth scoring for `source`, bounded whatever the graph's size: two
         hops, the top of the personalised PageRank (three hops and beyond), the most tied
         actors of the countries the source's country cooperates with most, of its themes and
         overall, and the territories a migrant organisation links to its home. Rows, sorted;
         the source and non-actors left out (the caller removes partners)."""
-        a = self.adjacency
-        two = (a[source] @ a).indices
+        view = view if view is not None else self.source(source)
+        two = view.two_hops
         if len(two) > _TWO_HOPS:
-            aa = self.matrix(source, two, pagerank=pagerank)[:, 1]
-            two = two[np.argsort(-aa, kind="stable")[:_TWO_HOPS]]
+            # The best by Adamic–Adar; equal ones in row order.
+            two = two[np.argsort(-view.adamic_adar[two], kind="stable")[:_TWO_HOPS]]
         reached = np.flatnonzero(pagerank > _PAGERANK_FLOOR)
         if len(reached) > _BY_PAGERANK:
             reached = reached[np.argpartition(-pagerank[reached], _BY_PAGERANK)[:_BY_PAGERANK]]
@@ -212,29 +292,48 @@ class FeatureSpace:
         return rows[self.is_actor[rows] & (rows != source)]
 
     def pagerank(self, source: int) -> np.ndarray:
-        """Personalised PageRank from `source`: where a walk that often returns home ends up."""
-        restart = np.zeros(len(self.nodes))
-        restart[source] = 1.0
-        rank = restart.copy()
+        """Personalised PageRank from `source`: where a walk that often returns home ends up.
+
+        `_PAGERANK_STEPS` steps of rank ← α·restart + (1 − α)·W·rank from rank = restart, with
+        W the column-stochastic walk (adjacency × 1 / degree), computed in the walk's own
+        numbering; while the walk has reached few nodes, only their rows are read."""
+        n = len(self.nodes)
+        start = int(self.walk_position[source])
+        adjacency, inverse = self.walk_adjacency, self.walk_inverse_degree
+        rank = np.zeros(n)
+        rank[start] = 1.0
+        reached: np.ndarray | None = np.array([start])
         for _ in range(_PAGERANK_STEPS):
-            rank = _PAGERANK_ALPHA * restart + (1 - _PAGERANK_ALPHA) * (self.walk @ rank)
-        return rank
+            if reached is not None:
+                # W·rank where rank is 0 outside `reached`: the adjacency is symmetric, so its
+                # rows of the reached nodes are the columns of W the product needs.
+                spread = adjacency[reached].T @ (rank[reached] * inverse[reached])
+            else:
+                spread = adjacency @ (rank * inverse)
+            spread *= 1 - _PAGERANK_ALPHA
+            spread[start] += _PAGERANK_ALPHA
+            rank = spread
+            if reached is not None:
+                reached = np.flatnonzero(rank)
+                if len(reached) >= _SPARSE_WALK_SHARE * n:
+                    reached = None
+        return rank[self.walk_position]
+
+    def ties_with_country(self, row: int, country: int) -> float:
+        """Ties of the node at `row` with actors of the country of index `country`."""
+        return float(self.country_ties[row, country])
 
     def _crowding(self, source: int, candidates: np.ndarray) -> np.ndarray:
         """Per candidate territory, the uncoordinated authorities at work there, leaving out
         the source and its home (the partners it would join, not competitors); fewer than
         two is no crowd."""
-        sizes = np.zeros(len(candidates))
+        sizes = self.crowd_size[candidates].copy()
         if not self.crowds:
-            return sizes
-        own = {source, int(self.home[source])}
-        where = {int(row): i for i, row in enumerate(candidates)}
-        for target, members in self.crowds.items():
-            position = where.get(target)
-            if position is not None:
-                size = len(members - own)
-                sizes[position] = size if size >= 2 else 0
-        return sizes
+            return np.zeros(len(candidates))
+        for member in {source, int(self.home[source])}:
+            if member >= 0:
+                sizes -= np.isin(candidates, self.crowd_of_member[member].indices)
+        return np.where(sizes >= 2, sizes, 0.0)
 
     def matrix(
         self,
@@ -243,23 +342,21 @@ class FeatureSpace:
         *,
         bridged: np.ndarray | None = None,
         pagerank: np.ndarray | None = None,
+        view: "SourceView | None" = None,
     ) -> np.ndarray:
         """The feature matrix of `candidates` (rows) for `source`, columns in `FEATURES` order.
 
         `bridged` lists the rows of the territories a migrant organisation links to the
         source's home (see `territories.bridged`)."""
-        a = self.adjacency
-        row = a[source]
+        view = view if view is not None else self.source(source)
+        candidates = np.asarray(candidates, dtype=np.int64)
         degree = self.degree
-        weights_aa = np.divide(
-            1.0, np.log(np.maximum(degree, 2.0)), out=np.zeros_like(degree), where=degree > 1
-        )
-        weights_ra = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
-        two = row @ a
-        cn = _take(two, candidates)
-        aa = _take(row.multiply(weights_aa) @ a, candidates)
-        ra = _take(row.multiply(weights_ra) @ a, candidates)
-        paths_3 = _take(two @ a, candidates)
+        cn = view.common[candidates]
+        aa = view.adamic_adar[candidates]
+        ra = view.resource_allocation[candidates]
+        # Paths of length 3 to each candidate: its row of the adjacency times the paths of
+        # length 2 from the source (whole numbers: exact in any order).
+        paths_3 = self.adjacency[candidates] @ view.common
         union = degree[source] + degree[candidates] - cn
         jaccard = np.divide(cn, union, out=np.zeros_like(cn), where=union > 0)
         if pagerank is None:
@@ -276,11 +373,8 @@ class FeatureSpace:
         known = ~np.isnan(km)
         source_themes = self.themes[source]
         shared = _take(self.themes[candidates] @ source_themes.T, None)
-        theme_union = (
-            source_themes.sum() + np.asarray(self.themes[candidates].sum(axis=1)).ravel() - shared
-        )
-        networks = self.networks
-        same_network = _take(networks[source] @ networks.T, candidates) > 0
+        theme_union = self.theme_count[source] + self.theme_count[candidates] - shared
+        same_network = view.network_peers[candidates] > 0
         homes = self.home[candidates]
         bridge = (
             np.isin(homes, bridged) & (homes >= 0)
@@ -288,6 +382,10 @@ class FeatureSpace:
             else np.zeros(len(candidates), dtype=bool)
         )
         level_source = self.level[source]
+        candidate_country_ties = _take(self.country_ties_by_country[:, [source_country]], None)[
+            candidates
+        ]
+        source_country_ties = _take(self.country_ties[source], None)[their_country]
         columns = [
             np.log1p(cn),
             aa,
@@ -296,8 +394,8 @@ class FeatureSpace:
             np.log1p(paths_3),
             ppr,
             self.country_lift[source_country, their_country],
-            np.log1p(self.country_ties[candidates, source_country]),
-            np.log1p(self.country_ties[source, their_country]),
+            np.log1p(candidate_country_ties),
+            np.log1p(source_country_ties),
             (their_country == source_country).astype(float),
             np.log1p(degree[candidates]),
             np.full(len(candidates), np.log1p(degree[source])),
@@ -313,7 +411,26 @@ class FeatureSpace:
         return np.column_stack(columns)
 
 
-def _coordinate(attrs: dict[str, object], name: str) -> float:
+class SourceView:
+    """What the features of one query read of its source, over the whole graph: paths of
+    length 2 (plain, Adamic–Adar and resource-allocation weighted) and network peers, each a
+    dense vector by row, computed once and shared by the pool and the feature matrix."""
+
+    def __init__(self, space: FeatureSpace, source: int) -> None:
+        a = space.adjacency
+        row = a[source]
+        two = row @ a
+        self.two_hops: np.ndarray = np.sort(two.indices).astype(np.int64)
+        self.common: np.ndarray = _take(two, None)
+        self.adamic_adar: np.ndarray = _take(row.multiply(space.weights_aa) @ a, None)
+        self.resource_allocation: np.ndarray = _take(row.multiply(space.weights_ra) @ a, None)
+        self.network_peers: np.ndarray = _take(space.networks[source] @ space.network_members, None)
+
+    def __repr__(self) -> str:  # pragma: no cover - for debugging only
+        return f"SourceView({len(self.two_hops)} within two hops)"
+
+
+def _coordinate(attrs: dict[str, Any], name: str) -> float:
     value = attrs.get(name)
     return float(value) if isinstance(value, int | float) else np.nan
 
@@ -327,6 +444,18 @@ def _ranked_groups(by_degree: np.ndarray, codes: np.ndarray, size: int) -> list[
     """Per group, its members in `by_degree` order, capped."""
     groups = codes[by_degree]
     return [by_degree[groups == code][:_POPULAR_IN_GROUP] for code in range(size)]
+
+
+def _ranked_columns(by_degree: np.ndarray, membership: sp.csr_matrix) -> list[np.ndarray]:
+    """Per column (a theme), the rows that have it in `by_degree` order, capped."""
+    by_column = membership[by_degree].tocsc()
+    by_column.sort_indices()
+    return [
+        by_degree[by_column.indices[by_column.indptr[c] : by_column.indptr[c + 1]]][
+            :_POPULAR_IN_GROUP
+        ]
+        for c in range(membership.shape[1])
+    ]
 
 
 def _lift(adjacency: sp.csr_matrix, codes: np.ndarray, size: int) -> np.ndarray:

@@ -34,11 +34,12 @@ def rank(
     log-odds in node order, so a given model always gives the same order."""
     bridged_rows = np.fromiter(bridged, dtype=np.int64)
     pagerank = space.pagerank(source)
-    pool = space.pool(source, pagerank, bridged_rows)
+    view = space.source(source)
+    pool = space.pool(source, pagerank, bridged_rows, view=view)
     excluded_rows = np.fromiter(excluded, dtype=np.int64)
     if len(excluded_rows):
         pool = pool[~np.isin(pool, excluded_rows)]
-    features = space.matrix(source, pool, bridged=bridged_rows, pagerank=pagerank)
+    features = space.matrix(source, pool, bridged=bridged_rows, pagerank=pagerank, view=view)
     contributions = model.contributions(features)
     log_odds = model.log_odds(contributions)
     order = np.lexsort((pool, -log_odds))

@@ -1,8 +1,9 @@
 """Trains the ranker in the background: once the graph is loaded, then after enough changes.
 
-Training works on a copy of the graph taken under the holder's lock and runs outside it, so
-suggestions keep being served (by the previous model) meanwhile; the new model replaces the
-old one in a single assignment.
+Training works on a copy of the graph taken a slice at a time under the holder's lock
+(`CooperationGraph.read_copy`: the follower and suggestions wait at most one slice) and runs
+outside it, so suggestions keep being served (by the previous model) meanwhile; the new model
+replaces the old one in a single assignment.
 """
 
 import logging
@@ -41,11 +42,11 @@ class Trainer:
         with self.holder.lock:
             if not self.due():
                 return False
-            graph, revision = self.holder.graph.copy(), self.holder.revision
+            graph, revision = self.holder.graph, self.holder.revision
             self.holder.ranker.training = True
         started = time.monotonic()
         try:
-            model = train(graph, seed=self.seed)
+            model = train(graph.read_copy(self.holder.lock), seed=self.seed)
         except Exception as error:  # a failed training keeps the model that serves
             log.exception("training the ranker failed; the current model keeps serving")
             with self.holder.lock:

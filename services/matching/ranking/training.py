@@ -114,11 +114,13 @@ def _training_set(
     for source in sources:
         row, excluded, bridges = query_rows(graph, space, source)
         pagerank = space.pagerank(row)
-        pool = space.pool(row, pagerank, np.array(bridges, dtype=np.int64))
+        view = space.source(row)
+        bridge_rows = np.array(bridges, dtype=np.int64)
+        pool = space.pool(row, pagerank, bridge_rows, view=view)
         pool = pool[~np.isin(pool, excluded)]
         wanted = [space.index[p] for p in partners[source] if p in space.index]
         blocks.append(
-            space.matrix(row, pool, bridged=np.array(bridges, dtype=np.int64), pagerank=pagerank)
+            space.matrix(row, pool, bridged=bridge_rows, pagerank=pagerank, view=view)
         )
         labels.append(np.isin(pool, wanted))
     if not blocks:
