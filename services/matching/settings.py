@@ -63,8 +63,9 @@ class MatchingSettings(ServiceSettings):
     features_max_age_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="While the graph keeps changing, how old the feature snapshot suggestions "
-        "rank with may be (partners and filters always read the live graph).",
+        description="While the graph keeps changing, the feature snapshot suggestions rank "
+        "with is rebuilt in the background no sooner than this, nor than twice its last build "
+        "time (partners and filters always read the live graph).",
     )
 
     def service_key(self) -> str | None:
