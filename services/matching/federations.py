@@ -1,21 +1,40 @@
 """Federating-project proposals: pool the actors of a hotspot around a coordinator.
 
-Pure: reads a `CooperationGraph`, no I/O. The competition index after a proposal is not
-assumed: the proposal's coordination ties are added to a copy of the hotspot's neighbourhood
-and the index is computed again on it.
+Pure: reads a `CooperationGraph`, no I/O. What a proposal needs of the graph around one hotspot
+is read once into a `Setting` (`setting`, or a `Neighbourhood` for many hotspots); the proposal
+itself (`propose_in`) is made from the setting alone, so a read model can keep settings and make
+proposals without the graph, for any set of dismissed pairs.
+
+The competition index after a proposal is not assumed: it is the index of the hotspot once
+everyone pooled shares a project. Sharing one coordinates exactly the pooled pairs and changes
+nothing else (no engagement, no home, no other pair's coordination), so it is the sum of the
+weights of the hotspot's uncoordinated pairs that are not both pooled, in the same order.
 """
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import networkx as nx
+from services.matching.graph import CooperationGraph
+from services.matching.overlaps import Hotspot, Reader, hotspots
 
-from services.matching.graph import CooperationGraph, Tie
-from services.matching.overlaps import Hotspot, hotspot, hotspots
-
-__all__ = ["Proposal", "explain", "proposals", "propose"]
+__all__ = [
+    "Neighbourhood",
+    "Proposal",
+    "Setting",
+    "explain",
+    "explain_in",
+    "proposals",
+    "propose",
+    "propose_in",
+    "setting",
+]
 
 _NAMESPACE = uuid.UUID("8a0c3a52-49a3-4f62-9f0e-5f3c1b7f2b61")
+_GROUP_KINDS = ("resource_centre", "network")
+# What a proposal shows of an actor (the API's actor summary, and the explanation).
+_SHOWN = ("name", "kind", "level", "country")
 
 
 @dataclass
@@ -41,70 +60,125 @@ class Proposal:
         return sorted({*self.members, *self.migrant_organisations, *self.associations})
 
 
-def _name(graph: CooperationGraph, actor: str) -> str:
-    return graph.g.nodes[actor]["name"]
+@dataclass(frozen=True)
+class Setting:
+    """Everything a proposal for one hotspot reads of the graph, whatever pairs are dismissed."""
+
+    spot: Hotspot
+    # Name, kind, level and country of every actor a proposal for it may show.
+    nodes: Mapping[str, Mapping[str, Any]]
+    # Per engaged actor: its home (itself, or where it is based), and the actors it is tied to
+    # by a membership or a coordination, either way.
+    home_of: Mapping[str, str | None]
+    tied: Mapping[str, tuple[str, ...]]
+    # Per home of an engaged actor: its migrant organisations with a double anchorage.
+    migrants: Mapping[str, tuple[str, ...]]
+    # Organisations active in the target and based in an engaged actor's home, with that home,
+    # once per tie there.
+    associations: tuple[tuple[str, str | None], ...]
+
+    @property
+    def candidates(self) -> frozenset[str]:
+        """Every actor a proposal may pool: only their dismissed pairs can change it."""
+        return frozenset(
+            {
+                *self.spot.engagements,
+                *(m for found in self.migrants.values() for m in found),
+                *(actor for actor, _ in self.associations),
+            }
+        )
 
 
-def _kind(graph: CooperationGraph, actor: str) -> str:
-    return graph.g.nodes[actor]["kind"]
+class Neighbourhood:
+    """Reads what proposals need of the graph around hotspots, each target's, actor's and
+    home's part once. Valid while the graph does not change: make one per computation."""
+
+    def __init__(self, graph: CooperationGraph, reader: Reader | None = None) -> None:
+        self.graph = graph
+        self.reader = reader or Reader(graph)
+        self._associations: dict[str, tuple[tuple[str, str | None], ...]] = {}
+        self._residents: dict[str, list[tuple[str, set[str], set[str]]]] = {}
+        self._shown: dict[str, Mapping[str, Any]] = {}
+
+    def shown(self, actor: str) -> Mapping[str, Any]:
+        """What a proposal shows of an actor (shared by every setting that shows it)."""
+        found = self._shown.get(actor)
+        if found is None:
+            node = self.graph.g.nodes[actor]
+            found = self._shown[actor] = {k: node.get(k) for k in _SHOWN}
+        return found
+
+    def associations(self, target: str) -> tuple[tuple[str, str | None], ...]:
+        """Organisations active in the target and where they are based, once per tie there."""
+        found = self._associations.get(target)
+        if found is None:
+            nodes = self.graph.g.nodes
+            found = self._associations[target] = tuple(
+                (actor, nodes[actor].get("based_in"))
+                for actor, tie in self.graph.ties_of(target, "active_in")
+                if tie.origin == actor and nodes[actor]["kind"] != "local_authority"
+            )
+        return found
+
+    def migrants(self, target: str, home: str) -> tuple[str, ...]:
+        """Migrant organisations based in `home` and originating from the target or from a
+        region of the target's country (a double anchorage)."""
+        g = self.graph.g
+        if home not in g:
+            return ()
+        residents = self._residents.get(home)
+        if residents is None:
+            # Per migrant organisation of the home: its origins, and the countries of those
+            # of its origins that are regions.
+            residents = self._residents[home] = []
+            for organisation, tie in self.graph.ties_of(home, "based_in"):
+                node = g.nodes[organisation]
+                if node["kind"] != "migrant_organisation" or tie.origin != organisation:
+                    continue
+                origins = {o for o in node["origins"] if o in g}
+                regions = {
+                    g.nodes[o]["country"] for o in origins if g.nodes[o].get("level") == "region"
+                }
+                residents.append((organisation, origins, regions))
+        country = g.nodes[target]["country"]
+        return tuple(
+            sorted(
+                {
+                    organisation
+                    for organisation, origins, regions in residents
+                    if target in origins or country in regions
+                }
+            )
+        )
+
+    def setting(self, spot: Hotspot) -> Setting:
+        """What proposals for `spot` read of the graph."""
+        engaged = list(spot.engagements)
+        home_of = {actor: self.graph.home_of(actor) for actor in engaged}
+        tied = {actor: self.reader.tied(actor) for actor in engaged}
+        homes = {home for home in home_of.values() if home is not None}
+        migrants = {home: self.migrants(spot.target, home) for home in homes}
+        # Only organisations of an engaged actor's home may be pooled.
+        associations = tuple(
+            (actor, based_in)
+            for actor, based_in in self.associations(spot.target)
+            if based_in in homes
+        )
+        shown = {spot.target, *engaged, *(a for a, _ in associations)}
+        shown.update(other for found in tied.values() for other in found)
+        shown.update(m for found in migrants.values() for m in found)
+        return Setting(
+            spot=spot,
+            nodes={actor: self.shown(actor) for actor in shown},
+            home_of=home_of,
+            tied=tied,
+            migrants=migrants,
+            associations=associations,
+        )
 
 
-def _double_anchorage(graph: CooperationGraph, spot: Hotspot, homes: set[str]) -> list[str]:
-    """Migrant organisations based in a member territory and originating from the target or
-    from a region of the target's country."""
-    target = graph.g.nodes[spot.target]
-    found = []
-    for home in homes:
-        if home not in graph.g:
-            continue
-        for organisation, tie in graph.ties_of(home, "based_in"):
-            node = graph.g.nodes[organisation]
-            if node["kind"] != "migrant_organisation" or tie.origin != organisation:
-                continue
-            origins = [o for o in node["origins"] if o in graph.g]
-            if spot.target in origins or any(
-                graph.g.nodes[o]["country"] == target["country"]
-                and graph.g.nodes[o].get("level") == "region"
-                for o in origins
-            ):
-                found.append(organisation)
-    return sorted(set(found))
-
-
-def _associations(graph: CooperationGraph, target: str, homes: set[str]) -> list[str]:
-    """Organisations based in a member territory already active in the target, on any theme."""
-    return sorted(
-        actor
-        for actor, tie in graph.ties_of(target, "active_in")
-        if tie.origin == actor
-        and _kind(graph, actor) != "local_authority"
-        and graph.g.nodes[actor].get("based_in") in homes
-    )
-
-
-def _coordinator(graph: CooperationGraph, spot: Hotspot, members: list[str]) -> tuple[str, str]:
-    """A resource centre or network that already links members, else the longest engaged."""
-    links: dict[str, list[str]] = {}
-    for member in members:
-        for other, data in graph.g.adj[member].items():
-            if _kind(graph, other) not in ("resource_centre", "network"):
-                continue
-            if any(t.type in ("member_of", "coordinates") for t in data["ties"].values()):
-                links.setdefault(other, []).append(member)
-    # A group counts only if it links members of different territories: that is the gap.
-    linked = {
-        group: found for group, found in links.items() if len({spot.homes[m] for m in found}) >= 2
-    }
-    if linked:
-        group = max(sorted(linked), key=lambda g: len(linked[g]))
-        names = ", ".join(_name(graph, m) for m in sorted(linked[group])[:4])
-        return group, f"{_name(graph, group)} already links {names}"
-
-    authorities = [m for m in members if _kind(graph, m) == "local_authority"] or members
-    lead = min(authorities, key=lambda m: (_seniority(spot, m), -graph.g.degree(m)))
-    start = spot.engagements[lead].starts_on
-    since = f"engaged there since {start.year}, the longest" if start else "the most connected"
-    return lead, f"{_name(graph, lead)} is {since} among the members"
+def setting(graph: CooperationGraph, spot: Hotspot) -> Setting:
+    return Neighbourhood(graph).setting(spot)
 
 
 def _seniority(spot: Hotspot, actor: str) -> tuple[bool, str, str]:
@@ -113,47 +187,58 @@ def _seniority(spot: Hotspot, actor: str) -> tuple[bool, str, str]:
     return (start is None, start.isoformat() if start else "", actor)
 
 
-def _with_coordination(graph: CooperationGraph, target: str, pooled: list[str]) -> nx.Graph:
-    """A copy of the target's neighbourhood in which the pooled actors share a project."""
-    around = nx.ego_graph(graph.g, target, radius=2)
-    copy = nx.Graph()
-    copy.add_nodes_from(around.nodes(data=True))
-    copy.add_edges_from((a, b, {"ties": dict(d["ties"])}) for a, b, d in around.edges(data=True))
-    tie = Tie("cooperates_with", "proposal", active=False)
-    for i, a in enumerate(pooled):
-        for b in pooled[i + 1 :]:
-            if not copy.has_edge(a, b):
-                copy.add_edge(a, b, ties={})
-            copy.edges[a, b]["ties"][("proposal", "cooperates_with", None)] = tie
-    return copy
+def _coordinator(place: Setting, members: list[str]) -> tuple[str, str]:
+    """A resource centre or network that already links members, else the longest engaged
+    (`members` come longest engaged first)."""
+    spot, nodes = place.spot, place.nodes
+    links: dict[str, list[str]] = {}
+    for member in members:
+        for other in place.tied[member]:
+            if nodes[other]["kind"] in _GROUP_KINDS:
+                links.setdefault(other, []).append(member)
+    # A group counts only if it links members of different territories: that is the gap.
+    linked = {
+        group: found for group, found in links.items() if len({spot.homes[m] for m in found}) >= 2
+    }
+    if linked:
+        group = max(sorted(linked), key=lambda g: len(linked[g]))
+        names = ", ".join(nodes[m]["name"] for m in sorted(linked[group])[:4])
+        return group, f"{nodes[group]['name']} already links {names}"
+
+    # Members come longest engaged first. Their seniority ends with their id, so two never tie
+    # on it (and the best connected of equally senior members is never looked for).
+    lead = next((m for m in members if nodes[m]["kind"] == "local_authority"), members[0])
+    start = spot.engagements[lead].starts_on
+    since = f"engaged there since {start.year}, the longest" if start else "the most connected"
+    return lead, f"{nodes[lead]['name']} is {since} among the members"
 
 
-def propose(
-    graph: CooperationGraph, spot: Hotspot, dismissed: set[frozenset[str]] = frozenset()
-) -> Proposal:
-    engaged = sorted(spot.engagements)
+def propose_in(place: Setting, dismissed: set[frozenset[str]] = frozenset()) -> Proposal:
+    """The proposal for a hotspot, from its setting alone."""
+    spot = place.spot
     left_out: list[str] = []
     members: list[str] = []
     # Never pool two actors one of which dismissed the other: the later comer stays out.
-    for actor in sorted(engaged, key=lambda a: _seniority(spot, a)):
+    for actor in sorted(spot.engagements, key=lambda a: _seniority(spot, a)):
         if any(frozenset((actor, m)) in dismissed for m in members):
             left_out.append(actor)
         else:
             members.append(actor)
-    homes = {graph.home_of(m) for m in members} - {None}
+    homes = {home for m in members if (home := place.home_of[m]) is not None}
     migrants = [
         m
-        for m in _double_anchorage(graph, spot, homes)  # type: ignore[arg-type]
+        for m in sorted({m for home in homes for m in place.migrants[home]})
         if not any(frozenset((m, x)) in dismissed for x in members)
     ]
     associations = [
         a
-        for a in _associations(graph, spot.target, homes)  # type: ignore[arg-type]
+        for a in sorted(actor for actor, based_in in place.associations if based_in in homes)
         if a not in members and not any(frozenset((a, x)) in dismissed for x in members)
     ]
-    coordinator, reason = _coordinator(graph, spot, members)
+    coordinator, reason = _coordinator(place, members)
     pooled = sorted({*members, *migrants, *associations, coordinator})
-    after = hotspot(graph, _with_coordination(graph, spot.target, pooled), spot.target, spot.theme)
+    together = set(pooled)
+    after = round(sum(p.weight for p in spot.pairs if not (p.a in together and p.b in together)), 4)
     key = "|".join([spot.target, spot.theme, coordinator, *pooled])
     return Proposal(
         id=str(uuid.uuid5(_NAMESPACE, key)),
@@ -165,9 +250,15 @@ def propose(
         coordinator=coordinator,
         coordinator_reason=reason,
         index_before=spot.index,
-        index_after=after.index,
+        index_after=after,
         left_out=sorted(left_out),
     )
+
+
+def propose(
+    graph: CooperationGraph, spot: Hotspot, dismissed: set[frozenset[str]] = frozenset()
+) -> Proposal:
+    return propose_in(setting(graph, spot), dismissed)
 
 
 def proposals(
@@ -180,8 +271,9 @@ def proposals(
 ) -> list[Proposal]:
     """One proposal per hotspot matching the filters, largest reduction first."""
     found = []
+    near = Neighbourhood(graph)
     for spot in hotspots(graph, country=country, theme=theme):
-        proposal = propose(graph, spot, dismissed)
+        proposal = propose_in(near.setting(spot), dismissed)
         if actor is not None and actor not in proposal.everyone:
             continue
         found.append(proposal)
@@ -189,20 +281,29 @@ def proposals(
     return found
 
 
-def explain(graph: CooperationGraph, proposal: Proposal) -> str:
-    """The proposal in plain words, for the people who would have to agree to it."""
-    target = graph.g.nodes[proposal.target]
-    towns = [_name(graph, m) for m in proposal.members if _kind(graph, m) == "local_authority"]
+def _explain(node: Callable[[str], Mapping[str, Any]], proposal: Proposal) -> str:
+    target = node(proposal.target)
+    towns = [node(m)["name"] for m in proposal.members if node(m)["kind"] == "local_authority"]
     text = (
         f"{len(towns)} territories ({', '.join(towns)}) each work in {target['name']} "
         f"({target['country']}) on {', '.join(proposal.themes)} without a common convention, "
         f"project or network. A federating project would pool them"
     )
     if proposal.migrant_organisations:
-        bridges = ", ".join(_name(graph, m) for m in proposal.migrant_organisations)
+        bridges = ", ".join(node(m)["name"] for m in proposal.migrant_organisations)
         text += f" with {bridges}, anchored both in a member territory and in the target"
     text += (
         f". Proposed coordinator: {proposal.coordinator_reason}. Competition index "
         f"{proposal.index_before:g} → {proposal.index_after:g}."
     )
     return text
+
+
+def explain(graph: CooperationGraph, proposal: Proposal) -> str:
+    """The proposal in plain words, for the people who would have to agree to it."""
+    return _explain(graph.actor, proposal)
+
+
+def explain_in(place: Setting, proposal: Proposal) -> str:
+    """The same, from the hotspot's setting alone."""
+    return _explain(place.nodes.__getitem__, proposal)

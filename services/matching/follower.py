@@ -5,6 +5,10 @@ the service keeps answering from the last graph meanwhile; `status()` says how f
 is, or that it cannot know. If the registry no longer keeps the events after our cursor, the
 graph is rebuilt from a fresh snapshot. One event that cannot be read or applied is recorded
 and skipped: it must not hold back every event after it, nor stop the follower.
+
+With the graph, the holder keeps the hotspot read model (`services.matching.hotspots`): built
+with each snapshot before it is shared, then kept current after each page of events, outside the
+lock, by recomputing only the hotspots the events may have affected.
 """
 
 import logging
@@ -17,6 +21,7 @@ import httpx
 from pydantic import ValidationError
 
 from services.matching.graph import CooperationGraph
+from services.matching.hotspots import OverlapIndex, OverlapModel
 from services.matching.ranking.ranker import Ranker
 from services.matching.registry_client import FeedGap, RegistryClient
 from shared.events import parse_event
@@ -31,7 +36,10 @@ _REASON_CHARS = 500
 
 @dataclass
 class GraphHolder:
-    """The current graph and how far into the feed it is; one lock for readers and the writer."""
+    """The current graph and how far into the feed it is; one lock for readers and the writer.
+
+    `overlaps` is the hotspot read model, read without the lock (one attribute, replaced whole);
+    `overlap_index` its writer's side, used by the thread that changes the graph."""
 
     graph: CooperationGraph = field(default_factory=CooperationGraph)
     applied: int = 0
@@ -48,6 +56,30 @@ class GraphHolder:
     # Changes applied since start (events, snapshots): what the ranker's caches are keyed by.
     revision: int = 0
     ranker: Ranker = field(default_factory=Ranker)
+    overlaps: OverlapModel = field(init=False, repr=False, compare=False)
+    overlap_index: OverlapIndex = field(init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "graph":
+            # A graph put in place directly (tests, tools) gets its read model at once.
+            self._install_overlaps(OverlapIndex(value, self.__dict__.get("applied", 0)))
+
+    def install(self, graph: CooperationGraph, overlaps: OverlapIndex) -> None:
+        """Put a graph in place with the read model already built for it (under the lock)."""
+        super().__setattr__("graph", graph)
+        self._install_overlaps(overlaps)
+
+    def _install_overlaps(self, overlaps: OverlapIndex) -> None:
+        super().__setattr__("overlap_index", overlaps)
+        super().__setattr__("overlaps", overlaps.model)
+
+    def publish_overlaps(self, overlaps: OverlapIndex, sequence: int) -> None:
+        """Bring the read model up to `sequence` (by the thread that changes the graph, after
+        the events, outside the lock) unless the graph was replaced meanwhile."""
+        model = overlaps.refresh(sequence)
+        if self.overlap_index is overlaps:
+            self.overlaps = model
 
     def skip(self, sequence: int | None, reason: str) -> None:
         self.skipped_events += 1
@@ -117,8 +149,10 @@ class Follower:
         graph = CooperationGraph.from_resources(
             snapshot.actors, snapshot.conventions, snapshot.projects, snapshot.relationships
         )
+        # Built before the graph is shared: no reader waits for it.
+        overlaps = OverlapIndex(graph, snapshot.head)
         with self.holder.lock:
-            self.holder.graph = graph
+            self.holder.install(graph, overlaps)
             self.holder.revision += 1
             # A new graph: the ranker learns it again (the current model serves meanwhile).
             self.holder.ranker.trained_revision = None
@@ -133,13 +167,16 @@ class Follower:
         """Apply the next page of events; returns how many were read past."""
         events, next_after, head = self.registry.events(self.holder.applied)
         with self.holder.lock:
+            overlaps = self.holder.overlap_index
             applied = 0
             for raw in events:
                 sequence = _sequence_of(raw)
                 if sequence is not None and sequence <= self.holder.applied:
                     continue
                 try:
-                    self.holder.graph.apply(parse_event(raw))
+                    event = parse_event(raw)
+                    with overlaps.watch(event.data):
+                        self.holder.graph.apply(event)
                 except Exception as error:  # any bad event is skipped, never fatal
                     reason = _reason(error)
                     log.error("event %s skipped: %s", sequence, reason, exc_info=True)
@@ -148,9 +185,14 @@ class Follower:
                     self.holder.applied = sequence
                 applied += 1
                 self.holder.revision += 1
-            self.holder.graph.retry_waiting()
+            with overlaps.watch_waiting():
+                self.holder.graph.retry_waiting()
             self.holder.applied = max(self.holder.applied, next_after)
             self.holder.head = head
+            reached = self.holder.applied
+        # Only this thread changes the graph, so the hotspots the events may have affected are
+        # recomputed from it outside the lock, while suggestions go on.
+        self.holder.publish_overlaps(overlaps, reached)
         return applied
 
     def step(self) -> int:

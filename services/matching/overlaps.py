@@ -12,9 +12,13 @@ Pure: reads a `CooperationGraph`, no I/O. Definitions (also in docs/matching.md)
 - The **competition index** of a hotspot is the sum, over its uncoordinated pairs of actors
   from different homes, of theme overlap × period overlap × activity (1 when both ties are
   active, 0.5 when one has ended, 0.25 when both have).
+
+`hotspots` computes them all from scratch; `services.matching.hotspots` keeps them as a read
+model, recomputing with `hotspots_at` only the (target, theme) keys a change may have affected.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,14 +30,20 @@ __all__ = [
     "Engagement",
     "Hotspot",
     "Pair",
+    "Reader",
+    "candidate_keys",
     "coordinated",
     "home_territory",
     "hotspot",
     "hotspots",
+    "hotspots_at",
+    "order",
 ]
 
+_ACTIVITY = {2: 1.0, 1: 0.5, 0: 0.25}
 
-@dataclass
+
+@dataclass(slots=True)
 class Engagement:
     """How one actor works in the target: the ties (conventions, projects) that bring it there."""
 
@@ -59,7 +69,7 @@ class Engagement:
         return None if None in ends or not ends else max(e for e in ends if e)
 
 
-@dataclass
+@dataclass(slots=True)
 class Pair:
     a: str
     b: str
@@ -69,7 +79,7 @@ class Pair:
     activity: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Hotspot:
     target: str
     theme: str
@@ -115,46 +125,158 @@ def coordinated(g: nx.Graph, a: str, b: str) -> bool:
     return bool(_groups(g, a) & _groups(g, b))
 
 
-def _overlap(a: Engagement, b: Engagement, today: date) -> float:
-    """Share of the two engagements' combined span during which both run (1 when undated)."""
-    if not a.starts_on or not b.starts_on:
-        return 1.0
-    a_end, b_end = a.ends_on or today, b.ends_on or today
-    shared = (min(a_end, b_end) - max(a.starts_on, b.starts_on)).days
-    span = (max(a_end, b_end) - min(a.starts_on, b.starts_on)).days
-    if span <= 0:
-        return 1.0
-    return max(0.0, shared / span)
+class Reader:
+    """Reads the graph for many hotspots at once, each actor's home and groups once.
+
+    Valid while the graph does not change: make one per computation."""
+
+    def __init__(self, graph: CooperationGraph, g: nx.Graph | None = None) -> None:
+        self.graph = graph
+        # Engagements and coordination are read in `g` (the graph, or a changed copy of it).
+        self.g = graph.g if g is None else g
+        self._homes: dict[str, str] = {}
+        self._groups: dict[str, frozenset[str]] = {}
+        self._tied: dict[str, tuple[str, ...]] = {}
+
+    def home(self, actor: str) -> str:
+        found = self._homes.get(actor)
+        if found is None:
+            found = self._homes[actor] = home_territory(self.graph, actor)
+        return found
+
+    def groups(self, actor: str) -> frozenset[str]:
+        """Networks and resource centres the actor is a member of or coordinated by."""
+        found = self._groups.get(actor)
+        if found is None:
+            self._scan(actor)
+            found = self._groups[actor]
+        return found
+
+    def tied(self, actor: str) -> tuple[str, ...]:
+        """The actors tied to this one by a membership or a coordination, either way."""
+        found = self._tied.get(actor)
+        if found is None:
+            self._scan(actor)
+            found = self._tied[actor]
+        return found
+
+    def _scan(self, actor: str) -> None:
+        groups, tied = set(), []
+        for other, data in self.g.adj[actor].items():
+            linked = False
+            for tie in data["ties"].values():
+                if tie.type == "member_of":
+                    linked = True
+                    if tie.origin == actor:
+                        groups.add(other)
+                elif tie.type == "coordinates":
+                    linked = True
+                    if tie.origin == other:
+                        groups.add(other)
+            if linked:
+                tied.append(other)
+        self._groups[actor], self._tied[actor] = frozenset(groups), tuple(tied)
 
 
-def _pair(a: Engagement, b: Engagement, today: date) -> Pair:
-    themes = len(a.themes & b.themes) / len(a.themes | b.themes)
-    period = _overlap(a, b, today)
-    activity = {2: 1.0, 1: 0.5, 0: 0.25}[int(a.active) + int(b.active)]
-    return Pair(
-        a.actor,
-        b.actor,
-        round(themes * period * activity, 4),
-        round(themes, 4),
-        round(period, 4),
-        activity,
-    )
+def candidate_keys(graph: CooperationGraph) -> dict[str, set[str]]:
+    """Every target with the themes of the work there: where a hotspot may be."""
+    by_target: dict[str, set[str]] = defaultdict(set)
+    for a, b, data in graph.g.edges(data=True):
+        for tie in data["ties"].values():
+            if tie.type == "active_in":
+                place = b if tie.origin == a else a
+                by_target[place] |= tie.themes
+    return by_target
+
+
+def _engagements_at(
+    reader: Reader, target: str, themes: Iterable[str] | None, single: bool = False
+) -> dict[str, dict[str, Engagement]]:
+    """Per theme (all of them, or those asked), the actors with a territory of their own active
+    in `target` on it (themes with a single one only if `single`). Funders and national bodies
+    with no territory are left out: they do not compete."""
+    wanted = None if themes is None else frozenset(themes)
+    graph = reader.graph
+    working: list[tuple[str, list[Tie]]] = []
+    counts: dict[str, int] = defaultdict(int)
+    for actor, data in reader.g.adj[target].items():
+        ties = [
+            tie for tie in data["ties"].values() if tie.type == "active_in" and tie.origin == actor
+        ]
+        if not ties or graph.home_of(actor) is None:
+            continue
+        working.append((actor, ties))
+        for theme in frozenset().union(*(tie.themes for tie in ties)):
+            counts[theme] += 1
+    # Most targets have one actor on a theme: no hotspot there, nothing more to read.
+    found: dict[str, dict[str, Engagement]] = defaultdict(dict)
+    kept = {t for t, n in counts.items() if (n >= 2 or single) and (wanted is None or t in wanted)}
+    if not kept:
+        return found
+    for actor, ties in working:
+        for tie in ties:
+            for theme in tie.themes & kept:
+                engaged = found[theme]
+                if actor not in engaged:
+                    engaged[actor] = Engagement(actor)
+                engaged[actor].ties.append(tie)
+    return found
 
 
 def engagements(
     g: nx.Graph, target: str, theme: str, graph: CooperationGraph
 ) -> dict[str, Engagement]:
-    """Actors with a territory of their own active in `target` on `theme`.
+    """Actors with a territory of their own active in `target` on `theme`."""
+    return _engagements_at(Reader(graph, g), target, [theme], single=True).get(theme, {})
 
-    Funders and national bodies with no territory are left out: they do not compete."""
-    found: dict[str, Engagement] = {}
-    for actor, data in g.adj[target].items():
-        if graph.home_of(actor) is None:
-            continue
-        for tie in data["ties"].values():
-            if tie.type == "active_in" and tie.origin == actor and theme in tie.themes:
-                found.setdefault(actor, Engagement(actor)).ties.append(tie)
-    return found
+
+def _build(
+    reader: Reader, target: str, theme: str, engaged: dict[str, Engagement], today: date
+) -> Hotspot:
+    """The hotspot of these engagements: every uncoordinated pair of different homes."""
+    actors = sorted(engaged)
+    homes = {actor: reader.home(actor) for actor in actors}
+    g = reader.g
+    # An engagement's themes, activity and period, read once rather than once per pair.
+    spans = {}
+    for actor in actors:
+        e = engaged[actor]
+        spans[actor] = (e.themes, e.active, e.starts_on, e.ends_on)
+    pairs = []
+    for i, a in enumerate(actors):
+        home_a, groups_a, adjacent = homes[a], reader.groups(a), g.adj[a]
+        themes_a, active_a, start_a, end_a = spans[a]
+        for b in actors[i + 1 :]:
+            if homes[b] == home_a:
+                continue
+            if b in adjacent and any(
+                t.type == "cooperates_with" for t in adjacent[b]["ties"].values()
+            ):
+                continue
+            if not groups_a.isdisjoint(reader.groups(b)):
+                continue
+            themes_b, active_b, start_b, end_b = spans[b]
+            themes = len(themes_a & themes_b) / len(themes_a | themes_b)
+            # Share of the combined span during which both run (1 when undated).
+            period = 1.0
+            if start_a and start_b:
+                a_end, b_end = end_a or today, end_b or today
+                span = (max(a_end, b_end) - min(start_a, start_b)).days
+                if span > 0:
+                    shared = (min(a_end, b_end) - max(start_a, start_b)).days
+                    period = max(0.0, shared / span)
+            activity = _ACTIVITY[int(active_a) + int(active_b)]
+            pairs.append(
+                Pair(
+                    a,
+                    b,
+                    round(themes * period * activity, 4),
+                    round(themes, 4),
+                    round(period, 4),
+                    activity,
+                )
+            )
+    return Hotspot(target, theme, engaged, homes, pairs)
 
 
 def hotspot(
@@ -162,17 +284,29 @@ def hotspot(
 ) -> Hotspot:
     """The actors active in `target` on `theme` in `g` (the graph, or a changed copy of it),
     and their uncoordinated pairs; homes are read from `graph`."""
+    reader = Reader(graph, g)
+    engaged = _engagements_at(reader, target, [theme], single=True).get(theme, {})
+    return _build(reader, target, theme, engaged, today or date.today())
+
+
+def hotspots_at(
+    reader: Reader, target: str, themes: Iterable[str] | None = None, today: date | None = None
+) -> dict[str, Hotspot]:
+    """The hotspots of one target, on all its themes or on those asked, by theme."""
     today = today or date.today()
-    engaged = engagements(g, target, theme, graph)
-    homes = {actor: home_territory(graph, actor) for actor in engaged}
-    actors = sorted(engaged)
-    pairs = [
-        _pair(engaged[a], engaged[b], today)
-        for i, a in enumerate(actors)
-        for b in actors[i + 1 :]
-        if homes[a] != homes[b] and not coordinated(g, a, b)
-    ]
-    return Hotspot(target, theme, engaged, {a: homes[a] for a in actors}, pairs)
+    found = {}
+    for theme, engaged in _engagements_at(reader, target, themes).items():
+        if len(engaged) < 2 or len({reader.home(actor) for actor in engaged}) < 2:
+            continue
+        spot = _build(reader, target, theme, engaged, today)
+        if spot.pairs:
+            found[theme] = spot
+    return found
+
+
+def order(index: float, target_name: str, theme: str, target: str) -> tuple[float, str, str, str]:
+    """How hotspots are listed: highest index first, then by target name, theme and id."""
+    return (-index, target_name, theme, target)
 
 
 def hotspots(
@@ -183,27 +317,19 @@ def hotspots(
     theme: str | None = None,
     min_actors: int = 2,
 ) -> list[Hotspot]:
-    """Every hotspot matching the filters, highest competition index first."""
+    """Every hotspot matching the filters, highest competition index first, from scratch."""
     g = graph.g
-    by_target: dict[str, set[str]] = defaultdict(set)
-    for a, b, data in g.edges(data=True):
-        for tie in data["ties"].values():
-            if tie.type == "active_in":
-                place = b if tie.origin == a else a
-                by_target[place] |= tie.themes
+    reader = Reader(graph)
+    today = date.today()
     found = []
-    for place, themes in by_target.items():
+    for place, themes in candidate_keys(graph).items():
         if target is not None and place != target:
             continue
         if country is not None and g.nodes[place]["country"] != country:
             continue
-        for subject in sorted(themes if theme is None else themes & {theme}):
-            engaged = engagements(g, place, subject, graph)
-            homes = {actor: home_territory(graph, actor) for actor in engaged}
-            if len(engaged) < min_actors or len(set(homes.values())) < 2:
-                continue
-            spot = hotspot(graph, g, place, subject)
-            if spot.pairs:
+        wanted = themes if theme is None else themes & {theme}
+        for spot in hotspots_at(reader, place, wanted, today).values():
+            if len(spot.engagements) >= min_actors:
                 found.append(spot)
-    found.sort(key=lambda s: (-s.index, g.nodes[s.target]["name"], s.theme))
+    found.sort(key=lambda s: order(s.index, g.nodes[s.target]["name"], s.theme, s.target))
     return found

@@ -1,14 +1,16 @@
 """/v1/federations: federating-project proposals, and their adoption into the registry."""
 
 import uuid
+from itertools import islice
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from services.matching import federations, store
+from services.matching import store
 from services.matching.api.deps import CallerDep, HolderDep, SessionDep, requires
-from services.matching.api.present import federation_read, known_actor
+from services.matching.api.overlaps import json_list
+from services.matching.api.present import known_actor
 from services.matching.registry_client import RegistryClient, RegistryRefused
 from services.matching.schemas import Adoption, FederationList, FederationRead
 from shared.access import Scope
@@ -34,34 +36,32 @@ def list_federations(
     theme: Annotated[ThemeCode | None, Query(description="A theme of the vocabulary.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Proposals that include it.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> FederationList:
+) -> Response:
     """Proposals ranked by how much they reduce the competition index, each explained."""
     dismissed = store.dismissed_pairs(session)
-    with holder.lock:
-        graph = holder.graph
-        found = federations.proposals(
-            graph,
-            country=country,
-            theme=theme,
-            actor=known_actor(graph, actor) if actor else None,
-            dismissed=dismissed,
-        )
-        return FederationList(
-            items=[federation_read(graph, p) for p in found[:limit]],
-            graph_sequence=holder.applied,
-        )
+    # From the read model, without the graph's lock (an actor look-up needs none either).
+    overlaps = holder.overlaps
+    found = overlaps.proposals(
+        country=country,
+        theme=theme,
+        actor=known_actor(holder.graph, actor) if actor else None,
+        dismissed=dismissed,
+    )
+    return json_list(
+        [spot.federation_json(proposal) for proposal, spot in islice(found, limit)],
+        overlaps.sequence,
+    )
 
 
 def _find(holder: HolderDep, session: SessionDep, proposal_id: uuid.UUID) -> FederationRead:
-    dismissed = store.dismissed_pairs(session)
-    with holder.lock:
-        for proposal in federations.proposals(holder.graph, dismissed=dismissed):
-            if proposal.id == str(proposal_id):
-                return federation_read(holder.graph, proposal)
-    raise NotFound(
-        f"No federation proposal {proposal_id}: the graph changed since it was made, "
-        "list the proposals again."
-    )
+    found = holder.overlaps.find(str(proposal_id), store.dismissed_pairs(session))
+    if found is None:
+        raise NotFound(
+            f"No federation proposal {proposal_id}: the graph changed since it was made, "
+            "list the proposals again."
+        )
+    proposal, spot = found
+    return spot.federation(proposal)
 
 
 @router.get("/{proposal_id}", response_model=FederationRead, responses=problem_responses(404, 503))
