@@ -119,9 +119,7 @@ def _training_set(
         pool = space.pool(row, pagerank, bridge_rows, view=view)
         pool = pool[~np.isin(pool, excluded)]
         wanted = [space.index[p] for p in partners[source] if p in space.index]
-        blocks.append(
-            space.matrix(row, pool, bridged=bridge_rows, pagerank=pagerank, view=view)
-        )
+        blocks.append(space.matrix(row, pool, bridged=bridge_rows, pagerank=pagerank, view=view))
         labels.append(np.isin(pool, wanted))
     if not blocks:
         return TrainingSet(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool), 0)
