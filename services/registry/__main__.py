@@ -17,6 +17,7 @@ from sqlmodel import Session
 from services.registry import documents, keys
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
+from services.registry.generate.cli import add_generate_command
 from services.registry.imports import ImportFileError, ImportOptions, read_rows, run_import
 from services.registry.imports.console import import_progress, print_report
 from services.registry.settings import get_settings
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_keys_commands(commands)
     _add_import_command(commands)
+    add_generate_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
