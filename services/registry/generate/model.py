@@ -24,9 +24,15 @@ class ActorRow:
     themes: list[str] = field(default_factory=list)
     acronym: str | None = None
     description: str | None = None
-    # Not written: where a French actor is, for the generator's own choices.
+    # Not written: where a French actor is, for the generator's own choices, and a foreign
+    # province's place name without "Province of" (for the names of what is based there).
     department: str | None = None
     region: str | None = None
+    place_name: str | None = None
+
+    @property
+    def short_name(self) -> str:
+        return self.place_name or self.name
 
 
 @dataclass

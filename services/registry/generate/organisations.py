@@ -257,7 +257,7 @@ class _Builder:
         if committee:
             name = self.unique("association", [f"Comité de jumelage {of(town)}"])
         else:
-            name = self._association_name(town, actors[place].name, country, themes[0])
+            name = self._association_name(town, actors[place].short_name, country, themes[0])
         index = self.hosted(
             home,
             "association",
@@ -318,7 +318,7 @@ class _Builder:
             place = places[int(i)]
             country = self.countries[actors[place].country]
             templates = _FOREIGN.get(country.lang, _FOREIGN["en"])
-            name = actors[place].name
+            name = actors[place].short_name
             candidates = [
                 templates[int(t)].format(name=name, of=of(name))
                 for t in self.rng.permutation(len(templates))
@@ -370,7 +370,7 @@ class _Builder:
                 other = self.place_in(country)
                 if other not in origins:
                     origins.append(other)
-            origin = actors[origins[0]].name
+            origin = actors[origins[0]].short_name
             town = actors[home].name
             demonym = self.countries[country].demonym
             region = self.reference.regions[actors[home].region or ""].name_de

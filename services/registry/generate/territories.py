@@ -284,6 +284,7 @@ def add_foreign_places(
                 latitude=lat,
                 longitude=lng,
                 population=int(math.exp(size)),
+                place_name=names[place],
             )
         )
         assert index == place
