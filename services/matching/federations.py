@@ -12,6 +12,7 @@ weights of the hotspot's uncoordinated pairs that are not both pooled, in the sa
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,7 @@ class Setting:
     # Name, kind, level and country of every actor a proposal for it may show.
     nodes: Mapping[str, Mapping[str, Any]]
     # Per engaged actor: its home (itself, or where it is based), and the actors it is tied to
-    # by a membership or a coordination, either way.
+    # by a membership or a coordination, either way, that are so tied to another engaged actor.
     home_of: Mapping[str, str | None]
     tied: Mapping[str, tuple[str, ...]]
     # Per home of an engaged actor: its migrant organisations with a double anchorage.
@@ -155,7 +156,12 @@ class Neighbourhood:
         """What proposals for `spot` read of the graph."""
         engaged = list(spot.engagements)
         home_of = {actor: self.graph.home_of(actor) for actor in engaged}
-        tied = {actor: self.reader.tied(actor) for actor in engaged}
+        # A group links members only if tied to two of them: the others need not be read.
+        counts = Counter(other for actor in engaged for other in self.reader.tied(actor))
+        tied = {
+            actor: tuple(other for other in self.reader.tied(actor) if counts[other] >= 2)
+            for actor in engaged
+        }
         homes = {home for home in home_of.values() if home is not None}
         migrants = {home: self.migrants(spot.target, home) for home in homes}
         # Only organisations of an engaged actor's home may be pooled.

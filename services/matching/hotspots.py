@@ -17,8 +17,9 @@ publishes a new model in one assignment. A key may be affected by:
   actor is an organisation, the hotspots of that target on any theme in which its home is a
   member's home (whose proposals pool the organisations of members' homes active there);
 - a `cooperates_with` tie: the keys on which both actors are engaged (one pair's coordination);
-- a `member_of` or `coordinates` tie: every key on which either end is engaged (their groups,
-  so their coordination with anyone there, and the groups a proposal may pick as coordinator);
+- a `member_of` or `coordinates` tie: the keys on which one end is engaged with the other end
+  or with someone tied to it by such a tie (their groups changed, so their coordination, and
+  the groups a proposal may pick as coordinator, which must link two members);
 - a `based_in` or `originates_from` tie: the hotspots in which its home is a member's home (the
   migrant organisations with a double anchorage there);
 - an actor's name, kind, level or country: the hotspots that show it; its kind or where it is
@@ -28,16 +29,18 @@ publishes a new model in one assignment. A key may be affected by:
   some migrant organisations come from; its origins: the hotspots of its home; its themes,
   coordinates or population: nothing. A deleted actor's ties all go, each counted as above.
 
-What a hotspot read is recorded with it (`Entry.reads`: the target, the engaged actors, their
-homes, the groups they are tied to, the migrant organisations and associations a proposal may
-pool), so "the hotspots that show or read X" is one look-up. The competition index depends on
-today's date (engagements with no end run until today): the model is rebuilt once a day.
+Each hotspot is stored with the nodes it read (`Entry.reads`: the target, the engaged actors,
+their homes, the groups tied to two of them, the migrant organisations and associations a
+proposal may pool), so "the hotspots that show or read X" is one look-up. The competition index
+depends on today's date (engagements with no end run until today): the model is rebuilt once a
+day.
 """
 
+import gc
 import heapq
 import uuid
 from bisect import bisect_left, insort
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -75,6 +78,7 @@ _FEDERATION_JSON = TypeAdapter(FederationRead)
 
 # Actor attributes that overlaps and proposals read; a change of any other one affects nothing.
 _READ = ("name", "kind", "level", "country", "insee_code", "based_in", "origins")
+_GROUP_TIES = ("member_of", "coordinates")
 # Those the home territory (of the actor and of everyone based in it) and origin regions read.
 _HOME = frozenset({"insee_code", "level", "country"})
 
@@ -93,7 +97,7 @@ def _summary(nodes: Mapping[str, Mapping[str, Any]], actor_id: str) -> ActorSumm
 class Entry:
     """One hotspot as the API shows it, and what its federation proposals are made from.
 
-    Never changed once made; what it renders is kept on first use."""
+    Never changed once made (what the API sends of it is kept on first use)."""
 
     def __init__(self, place: Setting) -> None:
         spot = place.spot
@@ -109,10 +113,9 @@ class Entry:
         self.proposal = propose_in(place)
         self.proposal_rank = (-self.proposal.reduction, self.proposal.id)
         self.candidates = place.candidates
-        self._read: HotspotRead | None = None
+        # What the API sends of it, kept once made (as JSON: the objects weigh far more).
         self._read_json: bytes | None = None
         self._summary: HotspotSummary | None = None
-        self._federation: FederationRead | None = None
         self._federation_json: bytes | None = None
 
     @property
@@ -122,9 +125,7 @@ class Entry:
         return {*self.place.nodes, *homes}
 
     def read(self) -> HotspotRead:
-        if self._read is None:
-            self._read = _hotspot_read(self.place)
-        return self._read
+        return _hotspot_read(self.place)
 
     def read_json(self) -> bytes:
         """`read()` as the API sends it: most of a listing's work, done once."""
@@ -143,11 +144,8 @@ class Entry:
         return self._summary
 
     def federation(self, proposal: Proposal) -> FederationRead:
-        if proposal is not self.proposal:
-            return _federation_read(self.place, proposal)
-        if self._federation is None:
-            self._federation = _federation_read(self.place, proposal)
-        return self._federation
+        """A proposal for this hotspot (its usual one, or one made with dismissed pairs)."""
+        return _federation_read(self.place, proposal)
 
     def federation_json(self, proposal: Proposal) -> bytes:
         if proposal is not self.proposal:
@@ -230,6 +228,11 @@ def _dismissed_partners(dismissed: Iterable[frozenset[str]]) -> dict[str, set[st
 def _affected(entry: Entry, partners: Mapping[str, set[str]]) -> bool:
     """Whether a dismissed pair lies within the actors a proposal for it may pool."""
     candidates = entry.candidates
+    if len(partners) < len(candidates):
+        return any(
+            actor in candidates and not found.isdisjoint(candidates)
+            for actor, found in partners.items()
+        )
     return any(
         not found.isdisjoint(candidates)
         for actor in candidates
@@ -250,6 +253,10 @@ class OverlapModel:
     # Coordination metrics per country filter, computed on first demand.
     _metrics: dict[str | None, tuple[float, int, tuple[Entry, ...]]] = field(
         default_factory=dict, repr=False
+    )
+    # The last set of dismissed pairs asked about and the proposals it changes.
+    _dismissed: list[tuple[frozenset[frozenset[str]], dict[Key, Proposal]]] = field(
+        default_factory=list, repr=False
     )
 
     def hotspots(
@@ -295,21 +302,34 @@ class OverlapModel:
             if (country is None or entry.country == country)
             and (theme is None or entry.theme == theme)
         ]
-        partners = _dismissed_partners(dismissed)
-        ranked: Iterable[tuple[Proposal, Entry]]
-        if partners:
-            affected = {id(entry) for entry in entries if _affected(entry, partners)}
-            kept = ((e.proposal, e) for e in entries if id(e) not in affected)
-            remade = sorted(
-                ((propose_in(e.place, dismissed), e) for e in entries if id(e) in affected),
+        ranked: Iterable[tuple[Proposal, Entry]] = ((e.proposal, e) for e in entries)
+        if dismissed:
+            remade = self._remade(dismissed)
+            kept = ((e.proposal, e) for e in entries if e.key not in remade)
+            again = sorted(
+                ((remade[e.key], e) for e in entries if e.key in remade),
                 key=lambda found: (-found[0].reduction, found[0].id),
             )
-            ranked = heapq.merge(kept, remade, key=lambda found: (-found[0].reduction, found[0].id))
-        else:
-            ranked = ((e.proposal, e) for e in entries)
+            ranked = heapq.merge(kept, again, key=lambda found: (-found[0].reduction, found[0].id))
         for proposal, entry in ranked:
             if actor is None or actor in proposal.everyone:
                 yield proposal, entry
+
+    def _remade(self, dismissed: set[frozenset[str]]) -> dict[Key, Proposal]:
+        """The proposals that these dismissed pairs change, by hotspot (kept for the last set
+        of dismissed pairs asked about: it changes far less often than it is asked)."""
+        asked = frozenset(dismissed)
+        for last, remade in self._dismissed[-1:]:  # one tuple, read whole
+            if last == asked:
+                return remade
+        partners = _dismissed_partners(asked)
+        remade = {
+            entry.key: propose_in(entry.place, asked)
+            for entry in self.by_reduction
+            if _affected(entry, partners)
+        }
+        self._dismissed[:] = [(asked, remade)]
+        return remade
 
     def find(
         self, proposal_id: str, dismissed: set[frozenset[str]] = frozenset()
@@ -447,9 +467,10 @@ class OverlapIndex:
         reader = Reader(self.graph)
         near = Neighbourhood(self.graph, reader)
         self._entries, self._reads, self._readers = {}, {}, defaultdict(set)
-        for target, themes in candidate_keys(self.graph).items():
-            for spot in hotspots_at(reader, target, themes, self.today).values():
-                self._store(Entry(near.setting(spot)))
+        with _collector_set_aside():
+            for target, themes in candidate_keys(self.graph).items():
+                for spot in hotspots_at(reader, target, themes, self.today).values():
+                    self._store(Entry(near.setting(spot)))
         self._by_index = sorted(self._entries.values(), key=lambda e: e.rank)
         self._by_reduction = sorted(self._entries.values(), key=lambda e: e.proposal_rank)
         self._ties, self._attributes = [], {}
@@ -511,17 +532,55 @@ class OverlapIndex:
         def reading(node: str | None) -> set[Key]:
             return self._readers.get(node, set()) if node is not None else set()
 
+        worked: dict[str, set[Key]] = {}
+
         def engaged(actor: str) -> set[Key]:
             """Where the actor works: the keys on which it is (or would be) engaged."""
-            if actor not in g:
-                return set()
-            return {
-                (place, theme)
-                for place, edge in g.adj[actor].items()
-                for tie in edge["ties"].values()
-                if tie.type == "active_in" and tie.origin == actor
-                for theme in tie.themes
-            }
+            found = worked.get(actor)
+            if found is None:
+                found = worked[actor] = (
+                    {
+                        (place, theme)
+                        for place, edge in g.adj[actor].items()
+                        for tie in edge["ties"].values()
+                        if tie.type == "active_in" and tie.origin == actor
+                        for theme in tie.themes
+                    }
+                    if actor in g
+                    else set()
+                )
+            return found
+
+        # Both ends of the memberships and coordinations that appeared or went.
+        grouped: dict[str, set[str]] = defaultdict(set)
+        for a, b, tie in self._ties:
+            if tie.type in _GROUP_TIES:
+                grouped[a].add(b)
+                grouped[b].add(a)
+        counted: dict[str, Counter[Key]] = {}
+
+        def together(node: str) -> Counter[Key]:
+            """Where the node, and those tied to it by a membership or a coordination (now or
+            until these changes), work: how many of them on each key."""
+            found = counted.get(node)
+            if found is None:
+                linked = {node, *grouped.get(node, ())}
+                if node in g:
+                    linked.update(
+                        other
+                        for other, edge in g.adj[node].items()
+                        if any(t.type in _GROUP_TIES for t in edge["ties"].values())
+                    )
+                found = counted[node] = Counter(k for actor in linked for k in engaged(actor))
+            return found
+
+        def shared(actor: str, node: str) -> set[Key]:
+            """The keys on which the actor works with another of those tied to `node`."""
+            mine = engaged(actor)
+            if not mine:
+                return mine
+            around = together(node)
+            return {key for key in mine if around[key] >= 2}
 
         def organisation(actor: str | None) -> bool:
             """Whether the actor is, or was before its changes, not a local authority."""
@@ -560,11 +619,12 @@ class OverlapIndex:
                     at = reading(place)
                     for home in based_in(tie.origin):
                         keys.update(at & reading(home))
-
             elif tie.type == "cooperates_with":
                 keys.update(engaged(a) & engaged(b))
-            elif tie.type in ("member_of", "coordinates"):
-                keys.update(engaged(a) | engaged(b))
+            elif tie.type in _GROUP_TIES:
+                # Who shares a group with whom changed only for one end and those tied to the
+                # other (its members, if it is the group): it matters where two of them work.
+                keys.update(shared(a, b), shared(b, a))
             elif tie.type == "based_in":
                 readers(b if tie.origin == a else a)
             elif tie.type == "originates_from" and tie.origin is not None:
@@ -590,10 +650,25 @@ class OverlapIndex:
                 keys.update(engaged(actor))
                 for resident in tied(actor, "based_in"):
                     keys.update(engaged(resident))
-                for organisation in tied(actor, "originates_from"):
-                    for home in based_in(organisation):
+                for migrant in tied(actor, "originates_from"):
+                    for home in based_in(migrant):
                         readers(home)
         return keys
+
+
+@contextmanager
+def _collector_set_aside() -> Iterator[None]:
+    """While a build makes its many long-lived objects, keep the garbage collector from walking
+    the whole graph again each time they trigger a full collection (that was a third of a build
+    at 100,000 actors): what exists already is frozen meanwhile, then given back."""
+    if gc.get_freeze_count():  # someone froze objects on purpose: leave that alone
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _rank(entry: Entry) -> tuple[float, str, str, str]:

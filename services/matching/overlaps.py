@@ -134,9 +134,20 @@ class Reader:
         self.graph = graph
         # Engagements and coordination are read in `g` (the graph, or a changed copy of it).
         self.g = graph.g if g is None else g
+        # networkx's own dict of dicts, walked read-only: its views are many times slower.
+        self.adj: dict[str, dict[str, dict]] = self.g._adj
         self._homes: dict[str, str] = {}
+        self._home_of: dict[str, str | None] = {}
         self._groups: dict[str, frozenset[str]] = {}
         self._tied: dict[str, tuple[str, ...]] = {}
+
+    def home_of(self, actor: str) -> str | None:
+        """`CooperationGraph.home_of`, read once."""
+        try:
+            return self._home_of[actor]
+        except KeyError:
+            found = self._home_of[actor] = self.graph.home_of(actor)
+            return found
 
     def home(self, actor: str) -> str:
         found = self._homes.get(actor)
@@ -162,7 +173,7 @@ class Reader:
 
     def _scan(self, actor: str) -> None:
         groups, tied = set(), []
-        for other, data in self.g.adj[actor].items():
+        for other, data in self.adj[actor].items():
             linked = False
             for tie in data["ties"].values():
                 if tie.type == "member_of":
@@ -181,11 +192,12 @@ class Reader:
 def candidate_keys(graph: CooperationGraph) -> dict[str, set[str]]:
     """Every target with the themes of the work there: where a hotspot may be."""
     by_target: dict[str, set[str]] = defaultdict(set)
-    for a, b, data in graph.g.edges(data=True):
-        for tie in data["ties"].values():
-            if tie.type == "active_in":
-                place = b if tie.origin == a else a
-                by_target[place] |= tie.themes
+    # Each tie is seen from both ends of its edge: an `active_in` one is taken from its origin.
+    for actor, neighbours in graph.g._adj.items():
+        for place, data in neighbours.items():
+            for tie in data["ties"].values():
+                if tie.type == "active_in" and tie.origin == actor:
+                    by_target[place] |= tie.themes
     return by_target
 
 
@@ -196,14 +208,13 @@ def _engagements_at(
     in `target` on it (themes with a single one only if `single`). Funders and national bodies
     with no territory are left out: they do not compete."""
     wanted = None if themes is None else frozenset(themes)
-    graph = reader.graph
     working: list[tuple[str, list[Tie]]] = []
     counts: dict[str, int] = defaultdict(int)
-    for actor, data in reader.g.adj[target].items():
+    for actor, data in reader.adj[target].items():
         ties = [
             tie for tie in data["ties"].values() if tie.type == "active_in" and tie.origin == actor
         ]
-        if not ties or graph.home_of(actor) is None:
+        if not ties or reader.home_of(actor) is None:
             continue
         working.append((actor, ties))
         for theme in frozenset().union(*(tie.themes for tie in ties)):
@@ -236,26 +247,33 @@ def _build(
     """The hotspot of these engagements: every uncoordinated pair of different homes."""
     actors = sorted(engaged)
     homes = {actor: reader.home(actor) for actor in actors}
-    g = reader.g
-    # An engagement's themes, activity and period, read once rather than once per pair.
-    spans = {}
+    # What each actor brings to a pair, read once rather than once per pair (the loop below is
+    # most of the work on a large hotspot): its home, groups, ties, and its engagement's themes,
+    # activity and period.
+    facts = []
     for actor in actors:
         e = engaged[actor]
-        spans[actor] = (e.themes, e.active, e.starts_on, e.ends_on)
+        facts.append(
+            (
+                actor,
+                homes[actor],
+                reader.groups(actor),
+                reader.adj[actor],
+                e.themes,
+                e.active,
+                e.starts_on,
+                e.ends_on,
+            )
+        )
     pairs = []
-    for i, a in enumerate(actors):
-        home_a, groups_a, adjacent = homes[a], reader.groups(a), g.adj[a]
-        themes_a, active_a, start_a, end_a = spans[a]
-        for b in actors[i + 1 :]:
-            if homes[b] == home_a:
+    for i, (a, home_a, groups_a, adjacent, themes_a, active_a, start_a, end_a) in enumerate(facts):
+        for b, home_b, groups_b, _, themes_b, active_b, start_b, end_b in facts[i + 1 :]:
+            if home_b == home_a or not groups_a.isdisjoint(groups_b):
                 continue
             if b in adjacent and any(
                 t.type == "cooperates_with" for t in adjacent[b]["ties"].values()
             ):
                 continue
-            if not groups_a.isdisjoint(reader.groups(b)):
-                continue
-            themes_b, active_b, start_b, end_b = spans[b]
             themes = len(themes_a & themes_b) / len(themes_a | themes_b)
             # Share of the combined span during which both run (1 when undated).
             period = 1.0
@@ -265,7 +283,7 @@ def _build(
                 if span > 0:
                     shared = (min(a_end, b_end) - max(start_a, start_b)).days
                     period = max(0.0, shared / span)
-            activity = _ACTIVITY[int(active_a) + int(active_b)]
+            activity = _ACTIVITY[active_a + active_b]
             pairs.append(
                 Pair(
                     a,
