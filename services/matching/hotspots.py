@@ -51,7 +51,7 @@ from pydantic import TypeAdapter
 
 from services.matching.federations import Neighbourhood, Proposal, Setting, explain_in, propose_in
 from services.matching.graph import COUNTRY_PREFIX, CooperationGraph, Tie
-from services.matching.overlaps import Reader, candidate_keys, hotspots_at, order
+from services.matching.overlaps import Hotspot, Reader, candidate_keys, hotspots_at, order
 from services.matching.schemas import (
     ActorSummary,
     EngagedActor,
@@ -69,7 +69,14 @@ from shared.records import (
     RelationshipRecord,
 )
 
-__all__ = ["Entry", "OverlapIndex", "OverlapModel"]
+__all__ = [
+    "Entry",
+    "OverlapIndex",
+    "OverlapModel",
+    "actor_summary",
+    "federation_read",
+    "hotspot_read",
+]
 
 Key = tuple[str, str]
 
@@ -83,7 +90,8 @@ _GROUP_TIES = ("member_of", "coordinates")
 _HOME = frozenset({"insee_code", "level", "country"})
 
 
-def _summary(nodes: Mapping[str, Mapping[str, Any]], actor_id: str) -> ActorSummary:
+def actor_summary(nodes: Mapping[str, Mapping[str, Any]], actor_id: str) -> ActorSummary:
+    """An actor as the API names it, from the graph's node attributes (live or copied)."""
     node = nodes[actor_id]
     return ActorSummary(
         id=None if actor_id.startswith(COUNTRY_PREFIX) else uuid.UUID(actor_id),
@@ -125,7 +133,7 @@ class Entry:
         return {*self.place.nodes, *homes}
 
     def read(self) -> HotspotRead:
-        return _hotspot_read(self.place)
+        return hotspot_read(self.place.spot, self.place.nodes)
 
     def read_json(self) -> bytes:
         """`read()` as the API sends it: most of a listing's work, done once."""
@@ -136,7 +144,7 @@ class Entry:
     def summary(self) -> HotspotSummary:
         if self._summary is None:
             self._summary = HotspotSummary(
-                target=_summary(self.place.nodes, self.target),
+                target=actor_summary(self.place.nodes, self.target),
                 theme=self.theme,
                 competition_index=self.index,
                 actors=self.actors,
@@ -145,7 +153,7 @@ class Entry:
 
     def federation(self, proposal: Proposal) -> FederationRead:
         """A proposal for this hotspot (its usual one, or one made with dismissed pairs)."""
-        return _federation_read(self.place, proposal)
+        return federation_read(proposal, self.place.nodes, explain_in(self.place, proposal))
 
     def federation_json(self, proposal: Proposal) -> bytes:
         if proposal is not self.proposal:
@@ -157,15 +165,15 @@ class Entry:
         return self._federation_json
 
 
-def _hotspot_read(place: Setting) -> HotspotRead:
-    spot, nodes = place.spot, place.nodes
+def hotspot_read(spot: Hotspot, nodes: Mapping[str, Mapping[str, Any]]) -> HotspotRead:
+    """A hotspot as the API shows it; `nodes`: the graph's node attributes (live or copied)."""
     return HotspotRead(
-        target=_summary(nodes, spot.target),
+        target=actor_summary(nodes, spot.target),
         theme=spot.theme,
         competition_index=spot.index,
         actors=[
             EngagedActor(
-                actor=_summary(nodes, actor),
+                actor=actor_summary(nodes, actor),
                 home_territory=spot.homes[actor],
                 ties=[
                     EngagementTie(
@@ -195,24 +203,28 @@ def _hotspot_read(place: Setting) -> HotspotRead:
     )
 
 
-def _federation_read(place: Setting, proposal: Proposal) -> FederationRead:
+def federation_read(
+    proposal: Proposal, nodes: Mapping[str, Mapping[str, Any]], explanation: str
+) -> FederationRead:
+    """A federation proposal as the API shows it, with its explanation in words."""
+
     def summaries(ids: list[str]) -> list[ActorSummary]:
-        return [_summary(place.nodes, actor) for actor in ids]
+        return [actor_summary(nodes, actor) for actor in ids]
 
     return FederationRead(
         id=uuid.UUID(proposal.id),
-        target=_summary(place.nodes, proposal.target),
+        target=actor_summary(nodes, proposal.target),
         themes=proposal.themes,
         members=summaries(proposal.members),
         migrant_organisations=summaries(proposal.migrant_organisations),
         associations=summaries(proposal.associations),
-        coordinator=_summary(place.nodes, proposal.coordinator),
+        coordinator=actor_summary(nodes, proposal.coordinator),
         coordinator_reason=proposal.coordinator_reason,
         competition_index_before=proposal.index_before,
         competition_index_after=proposal.index_after,
         reduction=proposal.reduction,
         left_out=summaries(proposal.left_out),
-        explanation=explain_in(place, proposal),
+        explanation=explanation,
     )
 
 

@@ -7,10 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-import networkx as nx
-
 from services.matching.graph import CooperationGraph
-from services.matching.overlaps import home_territory
+from services.matching.overlaps import groups_of, home_territory
 
 __all__ = ["CrowdReader", "bridged", "crowding", "crowds", "residents"]
 
@@ -83,7 +81,7 @@ class CrowdReader:
     def groups(self, actor: str) -> frozenset[str]:
         found = self._groups.get(actor)
         if found is None:
-            found = self._groups[actor] = _groups(self.g, actor)
+            found = self._groups[actor] = groups_of(self.g, actor)
         return found
 
     def at(self, target: str, wanted: set[str]) -> list[str]:
@@ -130,16 +128,3 @@ class CrowdReader:
 def _cooperate(edge: dict[str, Any] | None) -> bool:
     """Whether the ties of an edge (None: no edge) hold a convention or a project."""
     return edge is not None and any(t.type == "cooperates_with" for t in edge["ties"].values())
-
-
-def _groups(g: nx.Graph, actor: str) -> frozenset[str]:
-    """Networks and resource centres the actor is a member of or coordinated by (as
-    `overlaps.coordinated` reads them)."""
-    found = set()
-    for other, data in g._adj[actor].items():
-        for tie in data["ties"].values():
-            member = tie.type == "member_of" and tie.origin == actor
-            coordinated_by = tie.type == "coordinates" and tie.origin == other
-            if member or coordinated_by:
-                found.add(other)
-    return frozenset(found)
