@@ -140,3 +140,17 @@ def test_an_exported_file_imports_back_unchanged(client, engine):
 
 def uuid_of(record: dict[str, Any]) -> uuid.UUID:
     return uuid.UUID(record["id"])
+
+
+def test_a_file_repeating_a_convention_under_another_id_imports_it_once(client, engine):
+    _import(engine, ACTORS, apply=True)
+    repeated = (
+        "id,kind,title,parties\n"
+        "first,funding,Convention de financement 2012,lyon=funder;kayes=partner\n"
+        "again,funding,Convention de financement 2012,lyon=funder;kayes=partner\n"
+    )
+    for apply in (False, True):
+        report = _import(engine, repeated, apply=apply)
+        assert [row.action for row in report.rows] == ["create", "unchanged"], apply
+        assert report.rows[1].id == report.rows[0].id
+    assert len(client.get("/v1/conventions").json()["items"]) == 1

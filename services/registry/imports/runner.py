@@ -247,8 +247,7 @@ class _Run:
             record = self._create(resource, data)
             report.action = "create"
         else:
-            record = self.session.get(kind.model, target)
-            assert record is not None
+            record = self._created_or_stored(kind.model, target)
             stored = kind.read.model_validate(record).model_dump(mode="json")
             fields = _merged(fields, stored)
             sent = kind.update.model_validate(fields)
@@ -272,6 +271,22 @@ class _Run:
         if ref is not None:
             self.refs.remember(resource, ref, record.id)
         self._remember(resource, record)
+
+    def _created_or_stored(self, model: type[Any], target: uuid.UUID) -> Any:
+        """The record a row names. One an earlier row of this run created (found by its
+        natural key: a file that repeats a convention under another id) may not be written
+        yet: it is flushed first."""
+        record = self.session.get(model, target)
+        if record is None:
+            self.session.flush()
+            record = self.session.get(model, target)
+        if record is None:  # a dry run leaves earlier batches unwritten
+            raise Conflict(
+                f"This row repeats a {model.__tablename__} of an earlier row of the file (same "
+                "natural key: kind or lead, parties and title) in another batch; give both rows "
+                "the same id, or run it with --apply, which writes the first before the second."
+            )
+        return record
 
     def _create(self, resource: Resource, data: Any) -> Any:
         if resource == "actor":
