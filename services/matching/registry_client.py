@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, RelationshipRecord
 
-__all__ = ["FeedGap", "RegistryClient", "RegistryRefused", "Snapshot", "parse_listing"]
+__all__ = ["FeedGap", "RegistryClient", "RegistryRefused", "Snapshot"]
 
 RESOURCES = ("actors", "conventions", "projects", "relationships")
 
@@ -33,18 +33,6 @@ _RECORDS: dict[str, type[BaseModel]] = {
     "projects": ProjectRecord,
     "relationships": RelationshipRecord,
 }
-
-
-def parse_listing(resource: str, items: list[dict[str, Any]]) -> tuple[list[Any], list[str]]:
-    """(records, reasons for the items that are not records) of one listing."""
-    parsed, rejected = [], []
-    for item in items:
-        try:
-            parsed.append(_RECORDS[resource].model_validate(item))
-        except ValidationError as error:
-            where = item.get("id") if isinstance(item, dict) else None
-            rejected.append(f"malformed {resource} item {where}: {_reasons(error)}")
-    return parsed, rejected
 
 
 def _reasons(error: ValidationError) -> str:
