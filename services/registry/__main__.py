@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from sqlmodel import Session
 
-from services.registry import documents, keys
+from services.registry import documents, feed, keys
 from services.registry.demo.loader import is_empty, load_demo
 from services.registry.dispatcher import Dispatcher
 from services.registry.generate.cli import add_generate_command
@@ -44,9 +44,12 @@ def _migrate(_args: argparse.Namespace) -> int:
     upgrade(get_settings().database_url)
     with _operator_session() as session:
         written = documents.backfill(session)
+        envelopes = feed.backfill_envelopes(session)
     print("registry database is at the latest schema")
     if written:
         print(f"public documents written for {written} resources")
+    if envelopes:
+        print(f"envelopes stored for {envelopes} events of the feed")
     return 0
 
 

@@ -1,16 +1,25 @@
 """The public change feed: events in sequence order, a head to measure lag, and retention."""
 
 from datetime import timedelta
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Text, cast, delete, func
+from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, exists, select
 
 from services.registry.models import Event, FeedState, WebhookAttempt, WebhookDelivery
+from services.registry.outbox import numbered, stored_envelope
 from services.registry.resources import Gone
 from shared.db import utcnow
 
-__all__ = ["FeedGap", "feed_bounds", "purge_expired", "read_feed"]
+__all__ = [
+    "FeedGap",
+    "FeedItem",
+    "backfill_envelopes",
+    "feed_bounds",
+    "purge_expired",
+    "read_feed",
+]
 
 
 class FeedGap(Gone):
@@ -30,13 +39,19 @@ def feed_bounds(session: Session) -> tuple[int, int]:
     return max(head or 0, purged), purged
 
 
+class FeedItem(NamedTuple):
+    sequence: int
+    envelope: str  # the event's envelope as JSON (`EventEnvelope`)
+
+
 def read_feed(
     session: Session, *, after: int, limit: int, types: list[str]
-) -> tuple[list[Any], int, int]:
+) -> tuple[list[FeedItem], int, int]:
     """Events after `after` (of the given types), the cursor to ask with next, and the head.
 
-    Events come as rows of their columns with `data` as its stored JSON text
-    (`outbox.envelope_json` writes them).
+    Each event comes as its stored envelope with its sequence put in (`outbox.numbered`): two
+    columns a row, read without the ORM. An event written before envelopes were stored is
+    written from its columns.
 
     Sequence numbers commit in order (see outbox.record_change), so every event up to a head
     read *before* the events is visible: when fewer than `limit` events come back, the
@@ -51,22 +66,36 @@ def read_feed(
             purged_through=purged,
             head=head,
         )
-    statement = select(
-        col(Event.sequence),
-        col(Event.id),
-        col(Event.type),
-        col(Event.occurred_at),
-        col(Event.resource_type),
-        col(Event.resource_id),
-        col(Event.resource_version),
-        cast(col(Event.data), Text).label("data"),
-    ).where(col(Event.sequence) > after, col(Event.sequence) <= head)
+    table = Event.__table__  # type: ignore[attr-defined]
+    statement = sa_select(table.c.sequence, table.c.envelope).where(
+        table.c.sequence > after, table.c.sequence <= head
+    )
     if types:
-        statement = statement.where(col(Event.type).in_(types))
-    events = list(session.exec(statement.order_by(col(Event.sequence)).limit(limit)))
+        statement = statement.where(table.c.type.in_(types))
+    rows = session.execute(statement.order_by(table.c.sequence).limit(limit)).all()
+    unstored = [sequence for sequence, envelope in rows if envelope is None]
+    if unstored:
+        older = session.exec(select(Event).where(col(Event.sequence).in_(unstored)))
+        written = {event.sequence: stored_envelope(event) for event in older}
+        rows = [(sequence, envelope or written[sequence]) for sequence, envelope in rows]
+    events = [FeedItem(sequence, numbered(envelope, sequence)) for sequence, envelope in rows]
     next_after = events[-1].sequence if len(events) == limit else max(head, after)
-    assert next_after is not None
     return events, next_after, head
+
+
+def backfill_envelopes(session: Session, chunk: int = 2_000) -> int:
+    """Store the envelopes of events written before they were stored; returns how many."""
+    written = 0
+    while True:
+        events = session.exec(
+            select(Event).where(col(Event.envelope).is_(None)).order_by(Event.sequence).limit(chunk)  # type: ignore[arg-type]
+        ).all()
+        if not events:
+            return written
+        for event in events:
+            event.envelope = stored_envelope(event)
+        session.commit()
+        written += len(events)
 
 
 def purge_expired(session: Session, retention: timedelta) -> int:

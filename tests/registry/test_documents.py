@@ -10,6 +10,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from services.registry.documents import DOCUMENTED, backfill
+from services.registry.feed import backfill_envelopes
 from services.registry.models import Actor, Event
 from services.registry.outbox import envelope, public_shape
 from tests.conftest import Registry
@@ -115,3 +116,27 @@ def test_whole_listings_as_json_lines_equal_the_paged_listings(anonymous, regist
         assert lines == anonymous.get(f"/v1/{resource}?limit=200").json()["items"]
     only_mali = anonymous.get("/v1/exports/actors.ndjson?country=ML").text.splitlines()
     assert [json.loads(line)["name"] for line in only_mali] == ["Kayes"]
+
+
+def test_the_feed_from_stored_envelopes_equals_the_envelope_model_also_for_older_events(
+    client, registry: Registry, engine: Engine
+):
+    _network(registry)
+    registry.actor("association", "Une deuxième association")
+    with Session(engine) as session:
+        events = session.exec(select(Event).order_by(Event.sequence)).all()
+        expected = [envelope(e).model_dump(mode="json") for e in events]
+        assert all(e.envelope is not None for e in events)
+        # Events written before envelopes were stored: every other one has none.
+        older = [e.sequence for e in events[::2]]
+        session.exec(update(Event).where(Event.sequence.in_(older)).values(envelope=None))  # type: ignore[call-overload, union-attr]
+        session.commit()
+    feed = client.get(f"/v1/events?after=0&limit={len(expected)}").json()
+    assert feed["items"] == expected
+    assert [item["sequence"] for item in feed["items"]] == [e["sequence"] for e in expected]
+    filtered = client.get("/v1/events?after=0&types=actor.created").json()["items"]
+    assert filtered == [e for e in expected if e["type"] == "actor.created"]
+    with Session(engine) as session:
+        assert backfill_envelopes(session, chunk=2) == len(older)
+        assert backfill_envelopes(session) == 0
+    assert client.get(f"/v1/events?after=0&limit={len(expected)}").json()["items"] == expected

@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 from services.registry import feed
 from services.registry.api.deps import SessionDep, SettingsDep, page_size
 from services.registry.api.responses import json_response
-from services.registry.outbox import envelope_json
 from shared.db import BIGINT_MAX
 from shared.errors import InvalidInput, problem_responses
 from shared.events import EVENT_TYPES, EventEnvelope
@@ -69,8 +68,8 @@ async def list_events(
         head=head,
         next=str(request.url.include_query_params(after=next_after)),
     ).model_dump_json()
-    # The page as EventPage writes it, its items spliced in from the stored event data.
-    items = ",".join(envelope_json(event) for event in events)
+    # The page as EventPage writes it, its items spliced in from the stored envelopes.
+    items = ",".join(event.envelope for event in events)
     return json_response(tail.replace('"items":[]', '"items":[' + items + "]", 1))
 
 
