@@ -6,13 +6,14 @@ every request waits for a pooled connection without holding a worker thread; see
 """
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from shared.db import connection_slot, write_turn
 
-__all__ = ["connection_turn", "is_write", "writes_nothing"]
+__all__ = ["connection_turn", "database_turn", "is_write", "writes_nothing"]
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 E = TypeVar("E", bound=Callable[..., Any])
@@ -30,12 +31,20 @@ def is_write(request: Request) -> bool:
     return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
 
 
-async def connection_turn(request: Request) -> AsyncIterator[None]:
-    """A dependency: the request's turn to use the database, held until it is done."""
+@asynccontextmanager
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """The request's turn to use the database, held until it is done."""
     state, engine = request.app.state, request.app.state.engine
     if not is_write(request):
         async with connection_slot(state, engine):
             yield
         return
     async with write_turn(state, engine), connection_slot(state, engine):
+        yield
+
+
+async def connection_turn(request: Request) -> AsyncIterator[None]:
+    """`database_turn` as a dependency, for a route whose session dependency does not take it
+    itself."""
+    async with database_turn(request):
         yield

@@ -11,9 +11,13 @@ way, never served stale.
 """
 
 import uuid
+from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -34,9 +38,7 @@ def live_document(
 ) -> tuple[str, int] | None:
     """(document, version) of a live resource; 404 or 410 as `resources.get_live` answers;
     None if the resource has no document yet (read it the slow way)."""
-    row = session.exec(
-        select(model.document, model.version, model.deleted_at).where(model.id == resource_id)
-    ).first()
+    row = session.execute(_document_of(model), {"id": resource_id}).first()
     label = model.__tablename__.replace("_", " ")  # type: ignore[attr-defined]
     if row is None:
         raise NotFound(f"No {label} with id {resource_id}.")
@@ -44,6 +46,17 @@ def live_document(
     if deleted_at is not None:
         raise Gone(f"The {label} {resource_id} was deleted.", deleted_at=deleted_at.isoformat())
     return None if document is None else (document, version)
+
+
+@cache
+def _document_of(model: type[Resource]) -> Select[tuple[str | None, int, datetime | None]]:
+    """The statement reading one resource's document, built once: a GET of one resource is
+    mostly framework work, and building the statement anew and going through the ORM's
+    execution cost a tenth of it."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return sa_select(table.c.document, table.c.version, table.c.deleted_at).where(
+        table.c.id == bindparam("id")
+    )
 
 
 def documents_page(

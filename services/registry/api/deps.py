@@ -19,7 +19,7 @@ from shared.db import begin_write, open_session
 from shared.errors import InvalidInput
 from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
-from shared.unit_of_work import connection_turn, is_write
+from shared.unit_of_work import database_turn, is_write
 
 __all__ = [
     "CallerDep",
@@ -53,7 +53,6 @@ def _open(session: Session, request: Request, writes: bool) -> None:
 
 async def _session(
     request: Request,
-    _turn: Annotated[None, Depends(connection_turn)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> AsyncIterator[Session]:
     """The request's unit of work, knowing who it acts for (anonymous without a key).
@@ -65,14 +64,19 @@ async def _session(
     A coroutine, so that an anonymous read (most of the traffic) costs no hop to a worker
     thread: it touches no database here. Whatever may wait on the database (a key look-up and
     its stamp, a write's lock) runs on a worker thread.
+
+    The request's turn at the database (`database_turn`) is taken here rather than by a
+    dependency of its own: each generator dependency costs the event loop a cancel scope and an
+    exit-stack frame, a tenth of a plain read.
     """
     writes = is_write(request)
-    with open_session(request.app.state.engine) as session:
-        if writes or request.headers.get("authorization"):
-            await run_in_threadpool(_open, session, request, writes)
-        else:
-            session.info["principal"] = ANONYMOUS
-        yield session
+    async with database_turn(request):
+        with open_session(request.app.state.engine) as session:
+            if writes or request.headers.get("authorization"):
+                await run_in_threadpool(_open, session, request, writes)
+            else:
+                session.info["principal"] = ANONYMOUS
+            yield session
 
 
 async def _settings(request: Request) -> RegistrySettings:
