@@ -36,13 +36,16 @@ __all__ = ["MIN_HIDDEN", "TrainingSet", "adamic_adar_ranks", "query_rows", "trai
 MIN_HIDDEN = 40
 _VALIDATION_SHARE = 0.2
 _MAX_SOURCES = 4_000
+_NEGATIVES_PER_SOURCE = 200
 
 
 @dataclass(frozen=True)
 class TrainingSet:
     features: np.ndarray
     labels: np.ndarray
+    weights: np.ndarray  # what each row stands for: 1 for a positive, more for a sampled negative
     sources: int
+    candidates: int  # in the sources' whole pools
 
 
 def query_rows(
@@ -72,13 +75,15 @@ def train(
     held_out = max(1, round(_VALIDATION_SHARE * len(sources)))
     fit_on, check_on = sources[held_out:], sources[:held_out]
 
-    training = _training_set(graph, space, fit_on, partners)
+    training = _training_set(graph, space, fit_on, partners, seed)
     if training.labels.sum() < MIN_HIDDEN // 4 or training.labels.all():
         return PRIOR
-    scaler = StandardScaler().fit(training.features)
+    scaler = StandardScaler().fit(training.features, sample_weight=training.weights)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     fitted = LogisticRegression(C=1.0, max_iter=2_000).fit(
-        (training.features - scaler.mean_) / scale, training.labels
+        (training.features - scaler.mean_) / scale,
+        training.labels,
+        sample_weight=training.weights,
     )
     trained_at = datetime.now(UTC)
     coefficients = fitted.coef_[0]
@@ -95,7 +100,7 @@ def train(
             "cooperation_pairs": len(pairs),
             "hidden_pairs": len(hidden),
             "sources": training.sources,
-            "candidates": len(training.labels),
+            "candidates": training.candidates,
             "positives": int(training.labels.sum()),
             "seed": seed,
         },
@@ -109,8 +114,16 @@ def _training_set(
     space: FeatureSpace,
     sources: list[str],
     partners: dict[str, set[str]],
+    seed: int = 0,
 ) -> TrainingSet:
-    blocks, labels = [], []
+    """Every positive of every source's pool, and a seeded sample of at most
+    `_NEGATIVES_PER_SOURCE` of its negatives, each weighing for the negatives it stands for.
+
+    The whole pools made a matrix of thousands of sources × thousands of candidates that held
+    most of the service's memory while it trained (2 GB at 10,000 actors). Weighted, the sample
+    has the whole pools' likelihood in expectation, so the fit is the same model."""
+    rng = np.random.default_rng(seed)
+    blocks, labels, weights = [], [], []
     for source in sources:
         row, excluded, bridges = query_rows(graph, space, source)
         pagerank = space.pagerank(row)
@@ -119,11 +132,26 @@ def _training_set(
         pool = space.pool(row, pagerank, bridge_rows, view=view)
         pool = pool[~np.isin(pool, excluded)]
         wanted = [space.index[p] for p in partners[source] if p in space.index]
-        blocks.append(space.matrix(row, pool, bridged=bridge_rows, pagerank=pagerank, view=view))
-        labels.append(np.isin(pool, wanted))
+        positive = np.isin(pool, wanted)
+        negatives = pool[~positive]
+        kept = negatives
+        if len(negatives) > _NEGATIVES_PER_SOURCE:
+            kept = np.sort(rng.choice(negatives, _NEGATIVES_PER_SOURCE, replace=False))
+        rows = np.concatenate([pool[positive], kept])
+        blocks.append(space.matrix(row, rows, bridged=bridge_rows, pagerank=pagerank, view=view))
+        labels.append(np.arange(len(rows)) < positive.sum())
+        weight = len(negatives) / len(kept) if len(kept) else 1.0
+        weights.append(np.where(labels[-1], 1.0, weight))
     if not blocks:
-        return TrainingSet(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool), 0)
-    return TrainingSet(np.vstack(blocks), np.concatenate(labels).astype(int), len(sources))
+        return TrainingSet(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int), np.zeros(0), 0, 0)
+    weight = np.concatenate(weights)
+    return TrainingSet(
+        np.vstack(blocks),
+        np.concatenate(labels).astype(int),
+        weight,
+        len(sources),
+        round(float(weight.sum())),
+    )
 
 
 def adamic_adar_ranks(
