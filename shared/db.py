@@ -24,6 +24,8 @@ __all__ = [
     "new_id",
     "new_session",
     "open_session",
+    "reading_engine",
+    "refresh_planner_statistics",
     "utcnow",
     "write_turn",
 ]
@@ -101,6 +103,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def reading_engine(engine: Engine) -> Engine:
+    """`engine` for units of work that only read, one statement each (an anonymous GET).
+
+    On PostgreSQL their connections are in autocommit: a read is then one round trip to the
+    server, not three (BEGIN, the query, and the ROLLBACK that returns the connection to the
+    pool), and a listing or a resource is one statement, consistent on its own. The pool is
+    the same. SQLite's driver opens no transaction for a read anyway.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 @asynccontextmanager
 async def connection_slot(state: Any, engine: Engine) -> AsyncIterator[None]:
     """Wait, without holding a worker thread, until the pool can lend this request a connection.
@@ -158,6 +173,20 @@ def new_session(engine: Engine) -> Iterator[Session]:
     """`open_session` as a generator, for a dependency that runs on a worker thread."""
     with open_session(engine) as session:
         yield session
+
+
+def refresh_planner_statistics(session: Session) -> None:
+    """Let PostgreSQL's planner know what a bulk load wrote (`ANALYZE`), in the session's
+    transaction.
+
+    Until autovacuum comes round (a minute or more), the planner still believes tables just
+    filled are nearly empty and reads a listing's thousands of rows to sort them, instead of
+    walking its index in order (5 ms instead of 0.2 ms a page, measured at 10,000 actors).
+    SQLite's planner keeps no statistics unless asked, and choosing by the indexes alone is
+    what the listings are indexed for: nothing to do there.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE"))
 
 
 def begin_write(session: Session) -> None:

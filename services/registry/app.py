@@ -25,7 +25,7 @@ from services.registry.api.deps import identify_caller
 from services.registry.dispatcher import Dispatcher
 from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
-from shared.db import make_engine
+from shared.db import make_engine, reading_engine
 from shared.errors import install_problem_handlers
 from shared.hardening import document_limits_and_access, install_hardening
 from shared.pagination import CursorMiddleware, stored_secret
@@ -84,6 +84,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.reading_engine = reading_engine(engine)
     install_hardening(
         app,
         settings,

@@ -27,16 +27,20 @@ class FeedGap(Gone):
     title = "Events no longer retained"
 
 
-def _purged_through(session: Session) -> int:
-    state = session.get(FeedState, 1)
-    return state.purged_through if state else 0
-
-
 def feed_bounds(session: Session) -> tuple[int, int]:
     """(head, purged_through): the last sequence written and the last one purged."""
-    purged = _purged_through(session)
-    head = session.exec(select(func.max(Event.sequence))).one()
+    head, purged = session.execute(_BOUNDS).one()
+    purged = purged or 0
     return max(head or 0, purged), purged
+
+
+# Both bounds in one statement: every page of the feed reads them first.
+_BOUNDS = sa_select(
+    sa_select(func.max(Event.__table__.c.sequence)).scalar_subquery(),  # type: ignore[attr-defined]
+    sa_select(FeedState.__table__.c.purged_through)  # type: ignore[attr-defined]
+    .where(FeedState.__table__.c.id == 1)  # type: ignore[attr-defined]
+    .scalar_subquery(),
+)
 
 
 class FeedItem(NamedTuple):

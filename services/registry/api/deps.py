@@ -70,9 +70,13 @@ async def _session(
     exit-stack frame, a tenth of a plain read.
     """
     writes = is_write(request)
+    identified = writes or request.headers.get("authorization") is not None
+    state = request.app.state
+    # An anonymous read only reads, one statement at a time: see `reading_engine`.
+    engine = state.engine if identified else state.reading_engine
     async with database_turn(request):
-        with open_session(request.app.state.engine) as session:
-            if writes or request.headers.get("authorization"):
+        with open_session(engine) as session:
+            if identified:
                 await run_in_threadpool(_open, session, request, writes)
             else:
                 session.info["principal"] = ANONYMOUS

@@ -6,8 +6,9 @@ of the default ("request") scope only after the response is sent (`routing.reque
 awaits the response inside the request's exit stack), so the session, and the connection slot
 that `connection_turn` holds for it, stay open until the last chunk is written: an export uses
 the request's one pooled connection, counted by the slot mechanism, and never a second one.
-On PostgreSQL the pages are read in one READ COMMITTED transaction, each seeing what was
-committed when it was read; keyset pages list no record twice (a record created meanwhile comes
+On PostgreSQL an anonymous export reads in autocommit (`shared.db.reading_engine`) and a
+keyed one in a READ COMMITTED transaction: either way each page sees what was committed when it
+was read; keyset pages list no record twice (a record created meanwhile comes
 last, or not at all).
 
 Starlette runs the (synchronous) chunk iterator in a worker thread one chunk at a time, and a

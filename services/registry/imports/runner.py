@@ -48,7 +48,7 @@ from services.registry.schemas import (
     RelationshipRead,
     RelationshipUpdate,
 )
-from shared.db import begin_write
+from shared.db import begin_write, refresh_planner_statistics
 from shared.errors import Conflict, FieldError, InvalidInput, Problem, field_errors
 from shared.text import fold
 
@@ -82,6 +82,8 @@ _KINDS: dict[Resource, _Kind] = {
         ActorRelationship, RelationshipCreate, RelationshipUpdate, RelationshipRead
     ),
 }
+# Rows written by an import from which the planner is told of them (`refresh_planner_statistics`).
+_STATISTICS_AFTER = 1_000
 # Nested fields a file may give in part (an e-mail without the phone): merged with what is stored.
 _MERGED = ("public_contact", "budget")
 
@@ -112,6 +114,7 @@ class _Run:
         self.reports: list[RowReport] = []
         self.batch: list[RowReport] = []
         self.batches_committed = 0
+        self.written = 0
         self.stopped: str | None = None
         self.ignored: set[str] = set()
         self._names: NameIndex | None = None
@@ -147,6 +150,9 @@ class _Run:
             self._loaded = []
             if not self.options.apply:
                 self.session.rollback()
+        if self.options.apply and self.written >= _STATISTICS_AFTER:
+            refresh_planner_statistics(self.session)
+            self.session.commit()
         self.reports.sort(key=lambda r: r.row)
         return ImportReport(summary=self._summary(len(rows), started), rows=self.reports)
 
@@ -190,6 +196,7 @@ class _Run:
             self._fail_batch(reason)
             raise _BatchFailed from error
         self.batches_committed += 1
+        self.written += len(self.batch)
         self.batch = []
         self.bulk.feed_locked = False
         self.session.expunge_all()
