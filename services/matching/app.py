@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.matching.answers import AnswerCache
 from services.matching.api import federations, graph, health, model, overlaps, suggestions
 from services.matching.api.deps import identify_caller, key_is_valid, query_limit
 from services.matching.follower import Follower, GraphHolder
@@ -74,6 +75,7 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
     app.state.settings, app.state.engine = settings, engine
     app.state.holder, app.state.follower, app.state.registry = holder, follower, registry
     app.state.trainer = trainer
+    app.state.answers = AnswerCache()
     app.state.query_limiters = (
         RateLimiter(settings.query_rate_per_key),
         RateLimiter(settings.query_rate_per_ip),

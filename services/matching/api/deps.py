@@ -1,24 +1,27 @@
 """Dependencies shared by the matching service's routers."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from services.matching.answers import AnswerCache
 from services.matching.follower import GraphHolder
 from services.matching.registry_client import RegistryClient
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, bearer_secret, requirement
-from shared.db import begin_write, new_session
+from shared.db import begin_write, open_session
 from shared.errors import Problem, Unauthorized
 from shared.idempotency import claim_in_transaction
 from shared.ratelimit import RateLimiter, limit_dependency
 from shared.unit_of_work import connection_turn, is_write
 
 __all__ = [
+    "AnswersDep",
     "CallerDep",
     "HolderDep",
     "NotReady",
@@ -37,20 +40,28 @@ class NotReady(Problem):
     title = "Graph not loaded yet"
 
 
-def _session(
+async def _session(
     request: Request, _turn: Annotated[None, Depends(connection_turn)]
-) -> Iterator[Session]:
-    """The request's unit of work; a write's Idempotency-Key record is written inside it."""
-    writes = is_write(request)
-    for session in new_session(request.app.state.engine):
-        if writes:
-            begin_write(session)
-            # Feedback creates nothing a retry could read back: a replay needs the response.
-            claim_in_transaction(session, request, lambda _session: None)
+) -> AsyncIterator[Session]:
+    """The request's unit of work; a write's Idempotency-Key record is written inside it.
+
+    A coroutine: a read opens its session without a hop to a worker thread (it touches the
+    database only in the route); a write's lock and record are taken on one."""
+    with open_session(request.app.state.engine) as session:
+        if is_write(request):
+            await run_in_threadpool(_begin_write, session, request)
         yield session
 
 
-def ready_holder(request: Request) -> GraphHolder:
+def _begin_write(session: Session, request: Request) -> None:
+    begin_write(session)
+    # Feedback creates nothing a retry could read back: a replay needs the response.
+    claim_in_transaction(session, request, lambda _session: None)
+
+
+# The dependencies that touch nothing slow are coroutines: FastAPI runs a plain function on a
+# worker thread, a hop per dependency per request.
+async def ready_holder(request: Request) -> GraphHolder:
     holder: GraphHolder = request.app.state.holder
     if not holder.synced:
         raise NotReady(
@@ -61,8 +72,13 @@ def ready_holder(request: Request) -> GraphHolder:
     return holder
 
 
+async def _answers(request: Request) -> AnswerCache:
+    return request.app.state.answers
+
+
 SessionDep = Annotated[Session, Depends(_session)]
 HolderDep = Annotated[GraphHolder, Depends(ready_holder)]
+AnswersDep = Annotated[AnswerCache, Depends(_answers)]
 
 
 class RegistryUnavailable(Problem):
@@ -71,7 +87,7 @@ class RegistryUnavailable(Problem):
     title = "The registry, which checks API keys, did not answer"
 
 
-def _caller(
+async def _caller(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
@@ -80,6 +96,10 @@ def _caller(
     header = request.headers.get("authorization")
     if not header:
         return ANONYMOUS
+    return await run_in_threadpool(_keyed_caller, request, header)
+
+
+def _keyed_caller(request: Request, header: str) -> Principal:
     registry: RegistryClient = request.app.state.registry
     # Forwarded as parsed: a header that could not even be sent on is a 401 here, not a 503.
     secret = bearer_secret(header)

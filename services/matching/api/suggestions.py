@@ -4,10 +4,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.matching import scoring, store
-from services.matching.api.deps import CallerDep, HolderDep, SessionDep, requires
+from services.matching.api.deps import AnswersDep, CallerDep, HolderDep, SessionDep, requires
 from services.matching.api.present import actor_summary, known_actor
 from services.matching.follower import GraphHolder
 from services.matching.ranking.features import FeatureSpace
@@ -40,17 +40,19 @@ def suggestions(
     actor_id: uuid.UUID,
     holder: HolderDep,
     session: SessionDep,
+    answers: AnswersDep,
     kind: Annotated[ActorKind | None, Query(description="Only candidates of this kind.")] = None,
     country: Annotated[CountryCode | None, Query(description="ISO alpha-2.")] = None,
     theme: Annotated[
         ThemeCode | None, Query(description="Only candidates working on this theme.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> SuggestionList:
+) -> Response:
     """Who this actor should work with, best first; every score comes with its reasons.
 
     Existing partners, the actor itself and candidates it dismissed never appear."""
-    dismissed = store.dismissed_by(session, actor_id)
+    dismissed = frozenset(store.dismissed_by(session, actor_id))
+    query = (actor_id, kind, country, theme, limit, dismissed)
     for attempt in range(2):
         with holder.lock:
             graph = holder.graph
@@ -61,9 +63,15 @@ def suggestions(
             # An actor newer than the space: wait once for the space being built (outside the
             # lock); if it still does not know the actor, `suggest` builds one of its own.
             if source in space.index or attempt:
-                return _suggestions(
-                    holder, source, model, space, limit, kind, country, theme, dismissed
-                )
+                # Under the lock nothing of this changes: what the answer is computed from.
+                state = (holder.applied, holder.revision, ranker.space_revision, model.version)
+                answer = answers.get(graph, state, query)
+                if answer is None:
+                    answer = _suggestions(
+                        holder, source, model, space, limit, kind, country, theme, dismissed
+                    ).model_dump_json()
+                    answers.put(graph, state, query, answer)
+                return Response(answer, media_type="application/json")
         ranker.wait_for_build(timeout=_WAIT_FOR_SPACE_SECONDS)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -80,6 +80,11 @@ class Ranker:
             self._building.start()
         return space
 
+    @property
+    def space_revision(self) -> int | None:
+        """The graph revision the feature space in place was built from."""
+        return self._space_revision
+
     def wait_for_build(self, timeout: float) -> None:
         """Wait (without the graph's lock) until the space being built is in place."""
         with self._built:
