@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from services.matching.graph import CooperationGraph
 from services.matching.overlaps import hotspots
-from services.matching.registry_client import RegistryClient
+from services.matching.registry_client import RESOURCES, RegistryClient
 from services.registry.__main__ import main
 from services.registry.generate.generator import authority_pairs, build, generate
 from services.registry.generate.reference import load_reference
@@ -107,6 +107,8 @@ def test_the_files_import_with_no_refused_row_and_the_matching_service_finds_hot
         assert report.summary.stopped is None
 
     snapshot = RegistryClient(client).snapshot()
+    for resource in RESOURCES:  # read once as they stream: kept here to be looked at twice
+        setattr(snapshot, resource, list(getattr(snapshot, resource)))
     assert not snapshot.rejected
     assert len(snapshot.actors) == ACTORS
     assert len(snapshot.conventions) == rows["conventions.csv"]
