@@ -100,7 +100,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _prepare_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The planner's default cost of a random read (4) is a spinning disk's. With it, a listing
+    # filtered on one kind and one country walked the whole creation order and filtered it
+    # (65 ms a page at 100,000 actors, the matches being late in that order) rather than its
+    # own index (0.4 ms); 1.1 is the usual figure for the SSDs databases run on today.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": "-c random_page_cost=1.1"}
+    )
 
 
 def reading_engine(engine: Engine) -> Engine:

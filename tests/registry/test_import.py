@@ -538,3 +538,26 @@ def test_an_import_killed_mid_way_leaves_whole_batches_and_completes_when_run_ag
             process.kill()
             process.wait(timeout=10)
         watcher.dispose()
+
+
+def test_a_large_import_tells_the_postgresql_planner_what_it_wrote(client, engine):
+    """Until its statistics are refreshed, PostgreSQL takes tables just filled for nearly empty
+    and sorts a listing's every row instead of walking its index."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's planner keeps no statistics")
+    with engine.begin() as connection:
+        # Autovacuum must not refresh them instead (it would, within a minute or so).
+        connection.execute(text("ALTER TABLE actor SET (autovacuum_enabled = false)"))
+    try:
+        lines = ["resource,id,kind,name,country"]
+        lines += [f"actor,a{n},association,Association numéro {n:04d},FR" for n in range(1_000)]
+        report = _import(engine, "\n".join(lines) + "\n", apply=True, source="statistics")
+        assert report.summary.counts == {"actor": {"create": 1_000}}, report.summary
+        with engine.connect() as connection:
+            tuples = connection.execute(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'actor'")
+            ).scalar_one()
+        assert tuples >= 1_000
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE actor RESET (autovacuum_enabled)"))
