@@ -198,8 +198,10 @@ def paginate_documents(
     session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
 ) -> tuple[list[str | None], str | None]:
     """The same page as `paginate`, as the resources' stored documents (`documents`)."""
-    # Rows of three columns, with the listing's conditions (its statement selects the model).
-    columns = select(col(model.document), col(model.created_at), col(model.id))
+    # Rows of three columns, with the listing's conditions (its statement selects the model),
+    # selected from the table: rows of plain columns, without the ORM's loading of each row.
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = select(table.c.document, table.c.created_at, table.c.id)
     if statement.whereclause is not None:
         columns = columns.where(statement.whereclause)
     rows, next_cursor = keyset(

@@ -1,12 +1,14 @@
 """/v1/actors/{id}/suggestions: ranked partners with the reasons behind each score."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from services.matching import scoring, store
+from services.matching.answers import AnswerCache
 from services.matching.api.deps import AnswersDep, CallerDep, HolderDep, SessionDep, requires
 from services.matching.api.present import actor_summary, known_actor
 from services.matching.follower import GraphHolder
@@ -36,7 +38,7 @@ _WAIT_FOR_SPACE_SECONDS = 30.0
     response_model=SuggestionList,
     responses=problem_responses(404, 422, 503),
 )
-def suggestions(
+async def suggestions(
     actor_id: uuid.UUID,
     holder: HolderDep,
     session: SessionDep,
@@ -53,6 +55,35 @@ def suggestions(
     Existing partners, the actor itself and candidates it dismissed never appear."""
     dismissed = frozenset(store.dismissed_by(session, actor_id))
     query = (actor_id, kind, country, theme, limit, dismissed)
+    # A question asked again is answered here, without a worker thread or the graph's lock.
+    # The state is read without the lock: its parts only move forward, so when they all equal
+    # those of the answers kept, these are answers of the state the graph was in a moment ago.
+    answer = answers.get(holder.graph, _state(holder), query)
+    if answer is None:
+        answer = await run_in_threadpool(
+            _ranked, holder, answers, actor_id, query, limit, kind, country, theme, dismissed
+        )
+    return Response(answer, media_type="application/json")
+
+
+def _state(holder: GraphHolder) -> Hashable:
+    """What an answer is computed from, besides the graph and the question."""
+    ranker = holder.ranker
+    return (holder.applied, holder.revision, ranker.space_revision, ranker.model.version)
+
+
+def _ranked(
+    holder: GraphHolder,
+    answers: AnswerCache,
+    actor_id: uuid.UUID,
+    query: Hashable,
+    limit: int,
+    kind: str | None,
+    country: str | None,
+    theme: str | None,
+    dismissed: frozenset[str],
+) -> str:
+    """The answer computed under the graph's lock, and kept."""
     for attempt in range(2):
         with holder.lock:
             graph = holder.graph
@@ -63,15 +94,14 @@ def suggestions(
             # An actor newer than the space: wait once for the space being built (outside the
             # lock); if it still does not know the actor, `suggest` builds one of its own.
             if source in space.index or attempt:
-                # Under the lock nothing of this changes: what the answer is computed from.
-                state = (holder.applied, holder.revision, ranker.space_revision, model.version)
-                answer = answers.get(graph, state, query)
-                if answer is None:
-                    answer = _suggestions(
-                        holder, source, model, space, limit, kind, country, theme, dismissed
-                    ).model_dump_json()
-                    answers.put(graph, state, query, answer)
-                return Response(answer, media_type="application/json")
+                answer = _suggestions(
+                    holder, source, model, space, limit, kind, country, theme, dismissed
+                ).model_dump_json()
+                # Kept only when the space is of the graph as it is: from an older one, the
+                # question must come back here, where the newer space is asked for when due.
+                if ranker.space_revision == holder.revision:
+                    answers.put(graph, _state(holder), query, answer)
+                return answer
         ranker.wait_for_build(timeout=_WAIT_FOR_SPACE_SECONDS)
     raise AssertionError("unreachable")  # pragma: no cover
 
