@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from services.matching.graph import CooperationGraph
-from services.matching.overlaps import groups_of, home_territory
+from services.matching.overlaps import Reader
 
 __all__ = ["CrowdReader", "bridged", "crowding", "crowds", "residents"]
 
@@ -57,32 +57,15 @@ def crowds(graph: CooperationGraph) -> dict[str, list[str]]:
     return found
 
 
-class CrowdReader:
-    """Reads crowds, each actor's home and groups once (valid while the graph does not change).
+class CrowdReader(Reader):
+    """Reads crowds, each actor's home and groups once (`overlaps.Reader`; valid while the
+    graph does not change).
 
     An authority is in a crowd when another one of a different home works there and the two
     do not coordinate (no convention or project together, no network or resource centre in
     common): per authority, the others it coordinates with are gathered from its own groups
     and ties, so a target with k authorities costs about k times their groups, not k² pair
     checks."""
-
-    def __init__(self, graph: CooperationGraph) -> None:
-        self.graph = graph
-        self.g = graph.g
-        self._homes: dict[str, str] = {}
-        self._groups: dict[str, frozenset[str]] = {}
-
-    def home(self, actor: str) -> str:
-        found = self._homes.get(actor)
-        if found is None:
-            found = self._homes[actor] = home_territory(self.graph, actor)
-        return found
-
-    def groups(self, actor: str) -> frozenset[str]:
-        found = self._groups.get(actor)
-        if found is None:
-            found = self._groups[actor] = groups_of(self.g, actor)
-        return found
 
     def at(self, target: str, wanted: set[str]) -> list[str]:
         nodes = self.g.nodes
@@ -104,7 +87,7 @@ class CrowdReader:
         for actor in active:
             for group in self.groups(actor):
                 members[group].add(actor)
-        adjacency = self.g._adj  # plain dicts: this runs for every tie of every territory
+        adjacency = self.adj  # plain dicts: this runs for every tie of every territory
         everyone = set(active)
         uncoordinated = []
         for x in sorted(active):
