@@ -35,6 +35,7 @@ __all__ = [
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
+    "database_unreachable",
     "field_errors",
     "install_problem_handlers",
     "problem_response",
@@ -197,6 +198,16 @@ _TRANSIENT_SQLSTATES = ("08", "53", "57", "58", "40", "55P03")
 # messages mean the database is busy or out of reach.
 _SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
 _SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
+
+
+def database_unreachable(error: BaseException) -> ServiceUnavailable:
+    """The 503 of a health or readiness check whose trivial query failed: whatever the cause,
+    the database cannot serve, and the reason says why."""
+    outage = unavailable(error)
+    reason = outage.extensions["reason"] if outage else "database error"
+    return ServiceUnavailable(
+        f"The database is unreachable ({reason}).", reason=reason, database="unreachable"
+    )
 
 
 def unavailable(error: BaseException) -> ServiceUnavailable | None:

@@ -61,6 +61,11 @@ class EventEnvelope(BaseModel):
         description="The whole public resource as it is after the change; for a deletion, its "
         "tombstone (with `deleted_at`). Private contact data is never included."
     )
+    request_id: str | None = Field(
+        default=None,
+        description="The `X-Request-ID` of the request that made the change, to follow it "
+        "in the logs of the registry, the matching service and webhook receivers.",
+    )
 
 
 class _Typed(BaseModel):
@@ -71,6 +76,7 @@ class _Typed(BaseModel):
     sequence: int = Field(ge=1)
     occurred_at: datetime
     resource: ResourceRef
+    request_id: str | None = None
 
     @model_validator(mode="after")
     def _refers_to_its_data(self) -> Self:

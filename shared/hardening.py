@@ -16,13 +16,16 @@ from shared.ratelimit import WRITES, RateLimiter
 from shared.routes import api_routes, route_dependencies
 from shared.settings import ServiceSettings
 
-__all__ = ["document_limits_and_access", "install_hardening"]
+__all__ = ["DOCS_ASSETS", "document_limits_and_access", "install_hardening"]
 
 _log = logging.getLogger("passerelles")
 
 # The interactive documentation loads Swagger UI and ReDoc scripts; everything else is JSON
 # and may load nothing at all.
 _DOCUMENT_PATHS = ("/docs", "/redoc")
+# Where each service serves those scripts itself (fastapi-offline's copies), so the pages work
+# without internet access.
+DOCS_ASSETS = "/docs/assets"
 _HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -1,5 +1,7 @@
 """Settings common to every service; each service extends them in its own settings.py."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,23 @@ class ServiceSettings(BaseSettings):
     )
     write_rate_per_ip: int = Field(
         default=300, ge=0, description="Writes a minute per client address (0: no limit)."
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: a readable line per event (`make run`); `json`: one JSON object "
+        "per line, for a log collector. Both carry the request id.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="`debug` also logs every successful read (at `info`, writes, errors and "
+        "changes only).",
+    )
+    shutdown_grace_seconds: int = Field(
+        default=10,
+        ge=0,
+        description="On SIGTERM, how long requests in flight may take to finish before the "
+        "process stops.",
     )
 
     @property

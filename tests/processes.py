@@ -47,19 +47,35 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 class Service:
     """`python -m <service> <command>` in the background; stopped by `stop` or `kill`."""
 
-    def __init__(self, env: dict[str, str], *args: str, module: str = "services.registry") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *args: str,
+        module: str = "services.registry",
+        log: Path | None = None,
+    ) -> None:
+        """`log`: a file the process's output is appended to (discarded without)."""
+        output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=os.environ | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
         )
+        if log is not None:
+            output.close()  # type: ignore[union-attr]  # the child has its own descriptor
 
     @classmethod
-    def api(cls, env: dict[str, str], port: int, module: str = "services.registry") -> "Service":
+    def api(
+        cls,
+        env: dict[str, str],
+        port: int,
+        module: str = "services.registry",
+        log: Path | None = None,
+    ) -> "Service":
         """Serve the HTTP API of `module` on `port`, once it answers /health."""
-        service = cls(env, "serve", "--port", str(port), module=module)
+        service = cls(env, "serve", "--port", str(port), module=module, log=log)
         deadline = time.monotonic() + 30
         while True:
             try:

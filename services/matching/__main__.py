@@ -3,10 +3,9 @@
 import argparse
 import sys
 
-import uvicorn
-
 from services.matching.settings import get_settings
 from shared.migrate import upgrade
+from shared.operations.serve import serve
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -16,7 +15,7 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    uvicorn.run("services.matching.app:create_app", factory=True, host=args.host, port=args.port)
+    serve("services.matching.app:create_app", get_settings(), args.host, args.port)
     return 0
 
 

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from services.matching.answers import AnswerCache
 from services.matching.api import federations, graph, health, model, overlaps, suggestions
@@ -16,8 +17,9 @@ from services.matching.registry_client import RegistryClient
 from services.matching.settings import MatchingSettings, get_settings
 from shared.db import make_engine
 from shared.errors import install_problem_handlers
-from shared.hardening import document_limits_and_access, install_hardening
+from shared.hardening import DOCS_ASSETS, document_limits_and_access, install_hardening
 from shared.http import http_client
+from shared.operations.middleware import ObservedRequestsMiddleware
 from shared.ratelimit import RateLimiter, write_limit
 
 __all__ = ["create_app"]
@@ -65,7 +67,9 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         client.close()
         engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets this process serves: /docs works without internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Passerelles matching",
         version="0.1.0",
         description=_DESCRIPTION,
@@ -86,6 +90,8 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         idempotency_records,
         credential_is_valid=lambda app, header: key_is_valid(app.state.registry, header),
     )
+    # Outermost of all: every answer, a refused one too, has its id, its metrics and its log.
+    app.add_middleware(ObservedRequestsMiddleware)
     document_limits_and_access(app, settings)
     install_problem_handlers(app)
     for module in (suggestions, overlaps, federations, graph, model):

@@ -24,7 +24,9 @@ from services.matching.graph import CooperationGraph
 from services.matching.hotspots import OverlapIndex, OverlapModel
 from services.matching.ranking.ranker import Ranker
 from services.matching.registry_client import FeedGap, RegistryClient
-from shared.events import parse_event
+from shared.events import Event, parse_event
+from shared.operations.metrics import EVENTS_APPLIED
+from shared.operations.request_id import request_id_context
 
 __all__ = ["Follower", "GraphHolder"]
 
@@ -49,6 +51,8 @@ class GraphHolder:
     reachable: bool = False
     last_error: str | None = None
     last_contact: float | None = None
+    # When the graph was last seen holding every event of the registry (its head then).
+    in_step_at: float | None = None
     skipped_events: int = 0
     last_skipped_sequence: int | None = None
     last_skipped_reason: str | None = None
@@ -127,6 +131,46 @@ def _reason(error: Exception) -> str:
     return f"could not apply: {type(error).__name__}: {error}"
 
 
+def _applied(event: Event) -> None:
+    """A line per change applied, under the request id of the write that made it."""
+    EVENTS_APPLIED.inc()
+    with request_id_context(event.request_id):
+        log.info(
+            "applied event %d %s %s v%d",
+            event.sequence,
+            event.type,
+            event.resource.id,
+            event.resource.version,
+        )
+
+
+class _Summary:
+    """Every few minutes, one line of how the follower fares (idle polls log nothing)."""
+
+    EVERY_SECONDS = 300.0
+
+    def __init__(self, holder: GraphHolder) -> None:
+        self.holder = holder
+        self.at = time.monotonic()
+        self.applied = holder.applied
+
+    def now_and_then(self) -> None:
+        if time.monotonic() - self.at < self.EVERY_SECONDS:
+            return
+        status = self.holder.status()
+        log.info(
+            "following the registry: %d events in the last %d s; at sequence %d, lag %s, "
+            "%d nodes, %d edges",
+            max(0, status["last_applied_sequence"] - self.applied),
+            self.EVERY_SECONDS,
+            status["last_applied_sequence"],
+            status["lag"],
+            status["nodes"],
+            status["edges"],
+        )
+        self.at, self.applied = time.monotonic(), status["last_applied_sequence"]
+
+
 class Follower:
     def __init__(
         self,
@@ -181,6 +225,8 @@ class Follower:
                     reason = _reason(error)
                     log.error("event %s skipped: %s", sequence, reason, exc_info=True)
                     self.holder.skip(sequence, reason)
+                else:
+                    _applied(event)
                 if sequence is not None:
                     self.holder.applied = sequence
                 applied += 1
@@ -206,6 +252,8 @@ class Follower:
             self.holder.last_error = None
             self.holder.reachable = True
             self.holder.last_contact = time.time()
+            if self.holder.applied >= self.holder.head:
+                self.holder.in_step_at = self.holder.last_contact
         return worked
 
     def _resynced(self) -> int:
@@ -227,7 +275,9 @@ class Follower:
 
     def run(self) -> None:
         backoff = self.poll_seconds
+        summary = _Summary(self.holder)
         while not self._stop.is_set():
+            summary.now_and_then()
             try:
                 worked = self.step()
             except Exception as error:  # the follower must outlive any failure

@@ -61,6 +61,7 @@ from services.matching.schemas import (
     HotspotSummary,
     UncoordinatedPair,
 )
+from shared.operations.metrics import OVERLAP_SECONDS
 from shared.records import (
     ActorRecord,
     ConventionRecord,
@@ -465,7 +466,8 @@ class OverlapIndex:
             return self.rebuild(sequence)
         keys = self._affected() if self._ties or self._attributes else set()
         if keys:
-            self._recompute(keys)
+            with OVERLAP_SECONDS.labels("change").time():
+                self._recompute(keys)
         self._ties, self._attributes = [], {}
         if keys:
             self._publish(sequence)
@@ -475,6 +477,12 @@ class OverlapIndex:
 
     def rebuild(self, sequence: int) -> OverlapModel:
         """Compute every hotspot from scratch."""
+        with OVERLAP_SECONDS.labels("full").time():
+            self._rebuild()
+        self._publish(sequence)
+        return self.model
+
+    def _rebuild(self) -> None:
         self.today = date.today()
         reader = Reader(self.graph)
         near = Neighbourhood(self.graph, reader)
@@ -486,8 +494,6 @@ class OverlapIndex:
         self._by_index = sorted(self._entries.values(), key=lambda e: e.rank)
         self._by_reduction = sorted(self._entries.values(), key=lambda e: e.proposal_rank)
         self._ties, self._attributes = [], {}
-        self._publish(sequence)
-        return self.model
 
     def _publish(self, sequence: int) -> None:
         self.model = OverlapModel(

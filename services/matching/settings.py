@@ -32,6 +32,12 @@ class MatchingSettings(ServiceSettings):
         "long after the registry is back the graph starts catching up.",
     )
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    ready_max_lag: float = Field(
+        default=30.0,
+        gt=0,
+        description="`/ready` answers 503 once the graph has not been in step with the "
+        "registry's feed for this many seconds (registry down, or the graph behind).",
+    )
     registry_key: str = Field(
         default="",
         description="This service's own API key at the registry, with `registry:propose` only: "

@@ -3,6 +3,7 @@
 
 import argparse
 import gc
+import logging
 import os
 import signal
 import sys
@@ -11,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
 from sqlmodel import Session
 
 from services.registry import documents, feed, keys
@@ -21,10 +21,13 @@ from services.registry.generate.cli import add_generate_command
 from services.registry.imports import ImportFileError, ImportOptions, read_rows, run_import
 from services.registry.imports.console import import_progress, print_report
 from services.registry.settings import get_settings
+from services.registry.worker_status import serve_worker_status
 from shared.access import SCOPE_HELP, SYSTEM, Scope
 from shared.db import begin_write, make_engine, new_session
 from shared.errors import Problem
 from shared.migrate import upgrade
+from shared.operations.logs import configure_logging
+from shared.operations.serve import serve
 
 
 @contextmanager
@@ -160,23 +163,26 @@ def _format_of(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    uvicorn.run("services.registry.app:create_app", factory=True, host=args.host, port=args.port)
+    serve("services.registry.app:create_app", get_settings(), args.host, args.port)
     return 0
 
 
 def _worker(_args: argparse.Namespace) -> int:
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     engine = make_engine(settings.database_url)
+    if settings.worker_status_port:
+        serve_worker_status(engine, settings.worker_status_host, settings.worker_status_port)
     dispatcher = Dispatcher(engine, settings)
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
+    signal.signal(signal.SIGINT, lambda *_: dispatcher.stop_soon())
     print("webhook worker started", flush=True)
-    try:
-        dispatcher.run_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        engine.dispose()
-    return 0
+    dispatcher.run_forever()
+    engine.dispose()
+    logging.shutdown()
+    # What was in flight has been handed back; a send may still wait on a slow receiver, and
+    # its thread must not hold the process for the rest of the timeout.
+    os._exit(0)
 
 
 def _add_keys_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from services.registry import keys as api_keys
 from services.registry.api import (
@@ -27,7 +28,9 @@ from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
 from shared.db import make_engine, reading_engine
 from shared.errors import install_problem_handlers
-from shared.hardening import document_limits_and_access, install_hardening
+from shared.hardening import DOCS_ASSETS, document_limits_and_access, install_hardening
+from shared.migrate import head_revision
+from shared.operations.middleware import ObservedRequestsMiddleware
 from shared.pagination import CursorMiddleware, stored_secret
 from shared.ratelimit import write_limit
 
@@ -72,7 +75,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             dispatcher.stop()
         engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets this process serves: /docs works without internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="Passerelles registry",
         version="0.1.0",
         description=_DESCRIPTION,
@@ -85,6 +90,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.reading_engine = reading_engine(engine)
+    app.state.migrations_head = head_revision("registry")
     install_hardening(
         app,
         settings,
@@ -96,6 +102,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     # Outermost: the listing a cursor is bound to is the request as the client sent it.
     app.add_middleware(CursorMiddleware, secret=_cursor_secret(settings))
+    # Outermost of all: every answer, a refused one too, has its id, its metrics and its log.
+    app.add_middleware(ObservedRequestsMiddleware)
     document_limits_and_access(app, settings)
     install_problem_handlers(app)
     routers = (

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from services.registry.netguard import GuardedTransport, Resolver, UnsafeUrl, check_url_form
+from shared.operations.request_id import HEADER as REQUEST_ID_HEADER
 from shared.webhooks import webhook_headers
 
 __all__ = ["Outcome", "delivery_client", "next_delay", "send"]
@@ -67,8 +68,13 @@ def send(
     msg_id: str,
     body: bytes,
     allowed_hosts: frozenset[str],
+    *,
+    request_id: str | None = None,
 ) -> Outcome:
     """POST one signed message; never raises, every failure is an Outcome with an error.
+
+    `request_id`, that of the request that made the change, goes in `X-Request-ID`: a partner
+    quoting it lets the operator find the change in every log.
 
     `client` comes from `delivery_client`: its transport checks the addresses it connects to.
     """
@@ -82,6 +88,8 @@ def send(
     except UnsafeUrl as error:
         return Outcome(status_code=None, duration_ms=elapsed(), error=f"refused: {error}")
     headers = webhook_headers(secrets_in_use, msg_id, int(time.time()), body)
+    if request_id is not None:
+        headers[REQUEST_ID_HEADER] = request_id
     try:
         response = client.post(url, content=body, headers=headers)
     except UnsafeUrl as error:

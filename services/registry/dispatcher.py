@@ -28,6 +28,8 @@ from services.registry.outbox import envelope
 from services.registry.resources import touch
 from services.registry.settings import RegistrySettings
 from shared.db import utcnow
+from shared.operations.metrics import WEBHOOK_DELIVERIES
+from shared.operations.request_id import request_id_context
 
 __all__ = ["Dispatcher", "cancel_pending", "signing_secrets"]
 
@@ -44,6 +46,7 @@ class Claimed:
     msg_id: str
     body: bytes
     lease_until: datetime
+    request_id: str | None = None
 
 
 def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
@@ -119,7 +122,9 @@ class Dispatcher:
         slots = self.settings.webhook_concurrency
         attempted = 0
         in_flight: set[Future[None]] = set()
-        with self.client() as client, ThreadPoolExecutor(slots) as pool:
+        claims: dict[Future[None], Claimed] = {}
+        pool = ThreadPoolExecutor(slots)
+        with self.client() as client:
             while not self._stop.is_set():
                 claimed: list[Claimed] = []
                 try:
@@ -133,7 +138,10 @@ class Dispatcher:
                     self._stop.wait(self.settings.webhook_poll_seconds * 5)
                     continue
                 attempted += len(claimed)
-                in_flight |= {pool.submit(self.deliver, item, client) for item in claimed}
+                for item in claimed:
+                    claims[pool.submit(self.deliver, item, client)] = item
+                in_flight = {future for future in claims if not future.done()}
+                claims = {future: claims[future] for future in in_flight}
                 if in_flight:
                     # A finished delivery frees a slot, and its endpoint's share.
                     in_flight = wait(
@@ -145,8 +153,38 @@ class Dispatcher:
                     break
                 else:
                     self._stop.wait(self.settings.webhook_poll_seconds)
-            wait(in_flight)
+            if horizon is None:
+                # Stopping for good: what is still in flight is handed back, for another
+                # dispatcher to send at once rather than when the lease runs out.
+                self._hand_back([item for future, item in claims.items() if not future.done()])
+                pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                wait(in_flight)
+                pool.shutdown()
         return attempted
+
+    def _hand_back(self, items: list[Claimed]) -> None:
+        """Give up the leases of `items`, so that any dispatcher may claim them now. A send
+        already under way may still reach its receiver: it is then received twice, which
+        receivers expect (they deduplicate on `webhook-id`); its outcome is not recorded."""
+        if not items:
+            return
+        try:
+            with Session(self.engine) as session:
+                for item in items:
+                    session.execute(
+                        update(WebhookDelivery)
+                        .where(
+                            col(WebhookDelivery.id) == item.delivery_id,
+                            col(WebhookDelivery.lease_until) == item.lease_until,
+                        )
+                        .values(lease_until=None)
+                    )
+                session.commit()
+        except OperationalError:
+            log.warning("could not hand back %d deliveries: their leases will run out", len(items))
+            return
+        log.info("handed back %d deliveries in flight for other dispatchers", len(items))
 
     def claim(self, limit: int, horizon: datetime | None = None) -> list[Claimed]:
         """Lease up to `limit` due deliveries, within every endpoint's share, and commit.
@@ -238,6 +276,7 @@ class Dispatcher:
                         msg_id=str(event.id),
                         body=envelope(event).model_dump_json().encode(),
                         lease_until=lease_until,
+                        request_id=event.request_id,
                     )
                 )
         return claimed
@@ -249,8 +288,23 @@ class Dispatcher:
             if not self._still_wanted(item):
                 return
             outcome = send(
-                client, item.url, item.secrets, item.msg_id, item.body, self.settings.allowed_hosts
+                client,
+                item.url,
+                item.secrets,
+                item.msg_id,
+                item.body,
+                self.settings.allowed_hosts,
+                request_id=item.request_id,
             )
+            with request_id_context(item.request_id):
+                log.info(
+                    "delivery %s of event %s to %s: %s in %d ms",
+                    item.delivery_id,
+                    item.msg_id,
+                    item.url,
+                    outcome.status_code or outcome.error,
+                    outcome.duration_ms,
+                )
             self._record(item, outcome)
         except Exception:
             # The lease runs out and the delivery is claimed again: at least once, not lost.
@@ -304,7 +358,12 @@ class Dispatcher:
             delivery = session.get(WebhookDelivery, item.delivery_id, with_for_update=True)
             if delivery is None or delivery.status != "pending":
                 return
+            if delivery.lease_until != item.lease_until:
+                # Handed back at a shutdown (`_hand_back`), or leased by another dispatcher
+                # since: the delivery is theirs to record, and to send again (at least once).
+                return
             delivery.attempts += 1
+            attempt = delivery.attempts
             delivery.lease_until = None
             delivery.last_status_code = outcome.status_code
             delivery.last_error = outcome.error
@@ -330,6 +389,9 @@ class Dispatcher:
             else:
                 self._after_failure(session, delivery, endpoint, outcome)
             session.commit()
+        WEBHOOK_DELIVERIES.labels(
+            "succeeded" if outcome.succeeded else "failed", str(attempt)
+        ).inc()
 
     def _after_failure(
         self,

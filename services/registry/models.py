@@ -305,6 +305,8 @@ class Event(SQLModel, table=True):
     # the insert): a page of the feed is these texts with their numbers put in
     # (`outbox.stored_envelope`, `feed.read_feed`), not a model built per event per request.
     envelope: str | None = Field(default=None, sa_type=Text)
+    # The X-Request-ID of the request that made the change (shared.operations.request_id).
+    request_id: str | None = Field(default=None, max_length=128)
 
 
 class ActorNameKey(SQLModel, table=True):

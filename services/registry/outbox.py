@@ -27,6 +27,7 @@ from services.registry.models import (
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
 from shared.db import utcnow
 from shared.events import EventEnvelope, ResourceRef
+from shared.operations import request_id
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
 
 __all__ = [
@@ -145,6 +146,7 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
         "resource_id": resource.id,
         "resource_version": resource.version,
         "data": data,
+        "request_id": request_id.current(),
     }
     columns["envelope"] = stored_envelope(columns)
     if bulk is not None:
@@ -220,8 +222,9 @@ def stored_envelope(event: Any) -> str:
     """The JSON of `envelope(event)` from an event's columns (attributes or a dict's keys), with
     0 for its sequence, which the insert draws: what `Event.envelope` keeps.
 
-    Every member but `data` is a UUID, a number, a timestamp or an event or resource type (a
-    fixed vocabulary): none needs escaping. A test holds it equal to `EventEnvelope`'s JSON.
+    Every member but `data` and `request_id` is a UUID, a number, a timestamp or an event or
+    resource type (a fixed vocabulary): none needs escaping. A test holds it equal to
+    `EventEnvelope`'s JSON.
     """
     get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
     data = get("data")
@@ -231,7 +234,8 @@ def stored_envelope(event: Any) -> str:
         f'{{"id":"{get("id")}","type":"{get("type")}",{_UNNUMBERED}'
         f'"occurred_at":{_timestamp(get("occurred_at"))},'
         f'"resource":{{"type":"{get("resource_type")}","id":"{get("resource_id")}",'
-        f'"version":{get("resource_version")}}},"data":{data}}}'
+        f'"version":{get("resource_version")}}},"data":{data},'
+        f'"request_id":{json.dumps(get("request_id"))}}}'
     )
 
 
@@ -259,4 +263,5 @@ def envelope(event: Event) -> EventEnvelope:
             type=event.resource_type, id=event.resource_id, version=event.resource_version
         ),
         data=event.data,
+        request_id=event.request_id,
     )

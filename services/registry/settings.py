@@ -50,6 +50,16 @@ class RegistrySettings(ServiceSettings):
         description="After a rotation, the old secret also signs this long.",
     )
     webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Dispatcher idle wait.")
+    worker_status_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port on which a `worker` process answers /health, /ready and /metrics "
+        "(0: none). API processes answer them on their own port.",
+    )
+    worker_status_host: str = Field(
+        default="127.0.0.1", description="Address the worker's status port listens on."
+    )
     webhook_concurrency: int = Field(default=8, ge=1, description="Parallel deliveries.")
     webhook_endpoint_concurrency: int = Field(
         default=2,

@@ -78,10 +78,14 @@ def test_an_outage_answers_503_everywhere_and_recovers_without_a_restart(databas
                 "/v1/actors", json=actor("Sahel Vert"), headers={"Idempotency-Key": "outage-1"}
             )
             assert_unavailable(retried)
-            health = assert_unavailable(anonymous.get("/health"))
-            assert health["database"] == "unreachable"
-            assert health["reason"] in health["detail"]
-        assert anonymous.get("/health").json()["status"] == "ok"
+            # Alive, but not ready: a load balancer routes elsewhere, nothing restarts it.
+            alive = anonymous.get("/health")
+            assert alive.status_code == 200 and alive.json()["database"] == "unreachable"
+            ready = assert_unavailable(anonymous.get("/ready"))
+            assert ready["database"] == "unreachable"
+            assert ready["reason"] in ready["detail"]
+        assert anonymous.get("/health").json()["database"] == "ok"
+        assert anonymous.get("/ready").json()["status"] == "ready"
         again = client.post(
             "/v1/actors", json=actor("Sahel Vert"), headers={"Idempotency-Key": "outage-1"}
         )

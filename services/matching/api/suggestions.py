@@ -25,6 +25,7 @@ from services.matching.schemas import (
 from shared.access import Scope
 from shared.db import commit
 from shared.errors import Forbidden, InvalidInput, problem_responses
+from shared.operations.metrics import SUGGESTION_SECONDS
 from shared.vocabulary import ActorKind, CountryCode, ThemeCode
 
 router = APIRouter(prefix="/v1/actors", tags=["suggestions"])
@@ -94,9 +95,10 @@ def _ranked(
             # An actor newer than the space: wait once for the space being built (outside the
             # lock); if it still does not know the actor, `suggest` builds one of its own.
             if source in space.index or attempt:
-                answer = _suggestions(
-                    holder, source, model, space, limit, kind, country, theme, dismissed
-                ).model_dump_json()
+                with SUGGESTION_SECONDS.time():
+                    answer = _suggestions(
+                        holder, source, model, space, limit, kind, country, theme, dismissed
+                    ).model_dump_json()
                 # Kept only when the space is of the graph as it is: from an older one, the
                 # question must come back here, where the newer space is asked for when due.
                 if ranker.space_revision == holder.revision:

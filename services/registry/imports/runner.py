@@ -50,6 +50,7 @@ from services.registry.schemas import (
 )
 from shared.db import begin_write, refresh_planner_statistics
 from shared.errors import Conflict, FieldError, InvalidInput, Problem, field_errors
+from shared.operations.metrics import IMPORT_ROWS
 from shared.text import fold
 
 __all__ = ["ImportOptions", "run_import"]
@@ -396,6 +397,10 @@ class _Run:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for report in self.reports:
             counts[report.resource][report.action] += 1
+        if self.options.apply:
+            for resource, counter in counts.items():
+                for action, count in counter.items():
+                    IMPORT_ROWS.labels(resource, action).inc(count)
         seconds = time.perf_counter() - started
         refused = sum(c["refused"] for c in counts.values())
         return ImportSummary(
