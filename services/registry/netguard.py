@@ -36,7 +36,12 @@ _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 class UnsafeUrl(ValueError):
-    """The URL may not be called; the message says why."""
+    """The URL may not be called; the message says why. `allow_listable`: putting its host in
+    WEBHOOK_ALLOWED_HOSTS would let it through (a private address, plain http)."""
+
+    def __init__(self, message: str, *, allow_listable: bool = True) -> None:
+        super().__init__(message)
+        self.allow_listable = allow_listable
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -117,13 +122,16 @@ def check_url_form(url: str, allowed_hosts: frozenset[str]) -> tuple[str, int]:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
-        raise UnsafeUrl("must be an absolute https URL")
+        raise UnsafeUrl("must be an absolute https URL", allow_listable=False)
     if parts.username or parts.password:
-        raise UnsafeUrl("must not carry credentials; authenticate with the signature instead")
+        raise UnsafeUrl(
+            "must not carry credentials; authenticate with the signature instead",
+            allow_listable=False,
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:
-        raise UnsafeUrl("has an invalid port") from error
+        raise UnsafeUrl("has an invalid port", allow_listable=False) from error
     if parts.scheme != "https" and host not in allowed_hosts:
         raise UnsafeUrl("must use https (plain http only for allow-listed hosts)")
     return host, port

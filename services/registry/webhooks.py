@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -40,7 +41,15 @@ def _check_url(url: str, settings: RegistrySettings) -> None:
     try:
         check_webhook_url(url, settings.allowed_hosts)
     except UnsafeUrl as error:
-        raise InvalidInput.on("url", str(error)) from error
+        reason = str(error)
+        if error.allow_listable:
+            # A receiver on a developer's machine or an intranet is refused by design; say
+            # how the operator lets it through.
+            reason += (
+                f"; the registry's operator can allow {urlsplit(url).hostname or 'this host'} "
+                "by adding it to WEBHOOK_ALLOWED_HOSTS"
+            )
+        raise InvalidInput.on("url", reason) from error
 
 
 def _visible(session: Session) -> SelectOfScalar[WebhookEndpoint]:

@@ -278,6 +278,19 @@ def test_endpoints_may_not_point_into_private_networks(client, url):
     assert client.get("/v1/webhooks").json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://10.0.0.7:9000/hooks", True),  # a receiver on an intranet, plain http
+        ("https://192.168.1.10/hooks", True),
+        ("https://user:pass@hooks.example.org/hooks", False),  # no allow-list lets that through
+    ],
+)
+def test_a_refused_url_names_the_setting_that_would_allow_it(client, url, named):
+    reason = client.post("/v1/webhooks", json={"url": url}).json()["errors"][0]["reason"]
+    assert ("WEBHOOK_ALLOWED_HOSTS" in reason) is named, reason
+
+
 def test_addresses_are_checked_again_at_delivery_time(client, registry, receiver, engine):
     endpoint = subscribe(client, receiver)
     registry.authority("Lille")
