@@ -3,6 +3,7 @@ Prometheus metrics; readiness; JSON log lines. The real topology is in
 tests/test_operations_topology.py."""
 
 import json
+import re
 import logging
 import time
 from collections.abc import Iterator
@@ -255,3 +256,23 @@ def test_an_unknown_key_still_gets_its_request_id(client: TestClient, engine):
     secret = issue_key(engine, "ops reader", Scope.write)
     answered = client.get("/v1/themes", headers=bearer(secret) | {"X-Request-ID": "k-1"})
     assert answered.headers["X-Request-ID"] == "k-1"
+
+
+# --- offline documentation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_documentation_pages_load_nothing_from_the_internet(
+    anonymous: TestClient, matching: TestClient, page: str
+):
+    for client in (anonymous, matching):
+        html = client.get(page)
+        assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+        scripts = [s for s in sources if s.endswith((".js", ".css", ".png"))]
+        assert scripts, html.text
+        for source in scripts:
+            assert source.startswith("/docs/assets/"), source
+            asset = client.get(source)
+            assert asset.status_code == 200 and len(asset.content) > 1000, source
+        assert "cdn." not in html.text and "https://fonts" not in html.text

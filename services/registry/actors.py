@@ -104,14 +104,22 @@ class ActorFilters:
 
 
 def create_actor(
-    session: Session, data: ActorCreate, *, duplicate_threshold: float | None
+    session: Session,
+    data: ActorCreate,
+    *,
+    duplicate_threshold: float | None,
+    actor_id: uuid.UUID | None = None,
 ) -> Actor:
     """Add an actor after checking its rules and identifiers.
 
     Unless `duplicate_threshold` is None, an actor of the same kind and country whose name
     scores at least that much (rapidfuzz token-sort, 0–100) makes it a likely duplicate.
+    `actor_id` is for a data set whose ids must be known in advance (the demo's); the API
+    always lets the registry choose.
     """
     actor = Actor(kind=data.kind, name=data.name, search_name="", country=data.country)
+    if actor_id is not None:
+        actor.id = actor_id
     _apply(actor, data, data.model_fields_set | set(_REQUIRED))
     _check(session, actor)
     if duplicate_threshold is not None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.registry import examples
 from shared.access import Scope
 from shared.text import NO_NUL, VISIBLE
 
@@ -13,6 +14,18 @@ __all__ = ["AuditEntryRead", "AuditPage", "KeyCreate", "KeyCreated", "KeyRead"]
 
 
 class KeyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ville de Montreuil, service des relations internationales",
+                    "scopes": ["registry:write"],
+                    "actor_id": examples.MONTREUIL,
+                }
+            ]
+        }
+    )
+
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from services.registry import examples
 from services.registry.vocabulary import (
     ActorKind,
     ConventionKind,
@@ -141,8 +142,8 @@ class ActorCreate(ActorBase):
                     "kind": "migrant_organisation",
                     "name": "Association des ressortissants de Kayes à Montreuil",
                     "country": "FR",
-                    "based_in_id": "5f0c6f2e-8a3b-4c1d-9e2f-0a1b2c3d4e5f",
-                    "origin_ids": ["7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d"],
+                    "based_in_id": examples.MONTREUIL,
+                    "origin_ids": [examples.KAYES],
                     "themes": ["water_sanitation", "migration_development"],
                     "intervention_countries": ["ML"],
                 }
@@ -160,6 +161,17 @@ class ActorCreate(ActorBase):
 
 class ActorUpdate(ActorBase):
     """Fields to change; a field sent as null is cleared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "description": "Eau, santé et jeunesse avec la région de Kayes.",
+                    "themes": ["water_sanitation", "health", "youth"],
+                }
+            ]
+        }
+    )
 
 
 class ActorRead(ResourceRead):
@@ -225,10 +237,10 @@ class ConventionCreate(ConventionBase):
                     "kind": "decentralised_cooperation",
                     "title": "Coopération Lille – Saint-Louis : Agenda 21 de quartier",
                     "parties": [
-                        {"actor_id": "5f0c6f2e-8a3b-4c1d-9e2f-0a1b2c3d4e5f", "role": "signatory"},
-                        {"actor_id": "7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d", "role": "signatory"},
+                        {"actor_id": examples.LILLE, "role": "signatory"},
+                        {"actor_id": examples.SAINT_LOUIS, "role": "signatory"},
                     ],
-                    "target_id": "7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+                    "target_id": examples.SAINT_LOUIS,
                     "themes": ["sustainable_development"],
                     "signed_on": "2005-03-14",
                     "starts_on": "2005-04-01",
@@ -248,6 +260,12 @@ class ConventionCreate(ConventionBase):
 
 class ConventionUpdate(ConventionBase):
     """Fields to change; a field sent as null is cleared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"themes": ["sustainable_development", "water_sanitation"]}]
+        }
+    )
 
 
 class FundedRead(ResourceRead):
@@ -288,11 +306,9 @@ class ProjectCreate(ProjectBase):
             "examples": [
                 {
                     "title": "Accès à l'eau potable dans trois quartiers de Kayes",
-                    "lead_id": "5f0c6f2e-8a3b-4c1d-9e2f-0a1b2c3d4e5f",
-                    "partners": [
-                        {"actor_id": "7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d", "role": "operator"}
-                    ],
-                    "target_id": "7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+                    "lead_id": examples.MONTREUIL,
+                    "partners": [{"actor_id": examples.KAYES, "role": "operator"}],
+                    "target_id": examples.KAYES,
                     "themes": ["water_sanitation"],
                     "starts_on": "2024-01-01",
                     "ends_on": "2026-12-31",
@@ -311,6 +327,12 @@ class ProjectCreate(ProjectBase):
 
 class ProjectUpdate(ProjectBase):
     """Fields to change; a field sent as null is cleared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"description": "Deuxième phase : extension à deux quartiers de plus."}]
+        }
+    )
 
 
 class ProjectRead(FundedRead):
@@ -344,8 +366,8 @@ class RelationshipCreate(RelationshipBase):
             "examples": [
                 {
                     "kind": "member_of",
-                    "subject_id": "5f0c6f2e-8a3b-4c1d-9e2f-0a1b2c3d4e5f",
-                    "object_id": "7a1d2c3b-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+                    "subject_id": examples.SANTE_SAHEL_MONTREUIL,
+                    "object_id": examples.PS_EAU,
                     "starts_on": "2012-01-01",
                 }
             ]
@@ -359,6 +381,10 @@ class RelationshipCreate(RelationshipBase):
 
 class RelationshipUpdate(RelationshipBase):
     """Fields to change; a field sent as null is cleared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"description": "Adhésion renouvelée chaque année."}]}
+    )
 
 
 class RelationshipRead(ResourceRead):

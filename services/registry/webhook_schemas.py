@@ -44,7 +44,7 @@ class WebhookCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "url": "https://atlas.example.org/hooks/passerelles",
+                    "url": "https://example.org/hooks/passerelles",
                     "description": "Atlas national de la coopération décentralisée",
                     "event_types": ["actor.created", "actor.updated", "convention.created"],
                 }
@@ -60,6 +60,12 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookUpdate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"event_types": ["actor.created", "actor.updated", "actor.deleted"]}]
+        }
+    )
+
     url: Url | None = None
     description: Description | None = None
     event_types: list[EventType] | None = None
@@ -130,6 +136,8 @@ class TestResult(BaseModel):
 
 
 class ReplayRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"after": 0}]})
+
     after: int = Field(
         ge=0, le=BIGINT_MAX, description="Replay every event with a sequence above this one."
     )

@@ -30,8 +30,23 @@ _BODY = {
         "required": True,
         "description": "The file: CSV (comma, semicolon or tab separated, UTF-8) or JSON Lines.",
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": (
+                    "resource,ref,kind,name,country,level,insee_code,themes\n"
+                    "actor,a1,local_authority,Bagnolet,FR,municipality,93006,"
+                    "water_sanitation;youth\n"
+                    "actor,a2,association,Jeunesse Bagnolet Sahel,FR,,,youth\n"
+                ),
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string"},
+                "example": (
+                    '{"resource": "actor", "ref": "a1", "kind": "association", '
+                    '"name": "Eau et Sahel Pantin", "country": "FR", '
+                    '"themes": ["water_sanitation"]}\n'
+                ),
+            },
         },
     }
 }

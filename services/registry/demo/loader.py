@@ -1,7 +1,8 @@
 """Load the demo data set through the registry's own domain rules, all or nothing.
 
-The file names actors by `ref` (a readable slug) instead of ids; the loader maps each ref to
-the id the registry gives it, so the same file loads into any database.
+The file names actors by `ref` (a readable slug) instead of ids. Each actor's id is derived
+from its ref (`demo_id`), the same in every database the demo is loaded into: the API's
+examples and the documentation can name real demo actors (Kayes is always the same id).
 """
 
 import json
@@ -25,10 +26,16 @@ from services.registry.schemas import (
     RelationshipCreate,
 )
 
-__all__ = ["DEMO_FILE", "is_empty", "load_demo"]
+__all__ = ["DEMO_FILE", "demo_id", "is_empty", "load_demo"]
 
 DEMO_FILE = Path(str(files("services.registry.demo").joinpath("demo.json")))
 Lookup = Callable[[str], uuid.UUID]
+_NAMESPACE = uuid.UUID("0b7d5a52-7c1e-4a8e-9d0b-5061737365ff")
+
+
+def demo_id(ref: str) -> uuid.UUID:
+    """The id of the demo actor `ref` (e.g. `ml-kayes`), in any database it is loaded into."""
+    return uuid.uuid5(_NAMESPACE, ref)
 
 
 def is_empty(session: Session) -> bool:
@@ -49,7 +56,10 @@ def load_demo(session: Session, path: Path = DEMO_FILE) -> dict[str, int]:
             fields["based_in_id"] = actor(spec["based_in"])
         fields["origin_ids"] = [actor(ref) for ref in spec.get("origins", [])]
         created = create_actor(
-            session, ActorCreate.model_validate(fields), duplicate_threshold=None
+            session,
+            ActorCreate.model_validate(fields),
+            duplicate_threshold=None,
+            actor_id=demo_id(spec["ref"]),
         )
         actor_ids[spec["ref"]] = created.id
 
