@@ -3,8 +3,8 @@ Prometheus metrics; readiness; JSON log lines. The real topology is in
 tests/test_operations_topology.py."""
 
 import json
-import re
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
