@@ -1,13 +1,15 @@
 """The demo data set loads through the registry's rules and shows what the product is for."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from services.registry.demo.loader import is_empty, load_demo
+from services.registry.demo.loader import demo_id, is_empty, load_demo
 from shared.access import SYSTEM
 from tests.conftest import Registry, empty_database
 
@@ -92,3 +94,24 @@ def test_several_french_territories_work_in_the_same_town_on_the_same_theme(demo
     assert len(crowded) >= 3
     kayes = next(a["id"] for a in actors.values() if a["name"] == "Kayes")
     assert len(homes_by_hotspot[(kayes, "water_sanitation")]) >= 5
+
+
+def test_the_readme_quick_start_says_what_the_demo_holds(demo: Registry):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    said = re.search(
+        r"demo data set \((\d+) actors, (\d+) relationships, (\d+) conventions and (\d+) "
+        r"projects\)",
+        " ".join(readme.split()),
+    )
+    assert said, "the quick start no longer gives the demo's counts"
+    counts = [len(_all(demo, f"/v1/{name}")) for name in _COUNTED]
+    assert [int(n) for n in said.groups()] == counts
+    query = re.search(r"`/v1/actors\?q=([^`]+)`", readme)
+    assert query, "the README no longer shows a text search"
+    found = demo.client.get("/v1/actors", params={"q": query.group(1)}).json()["items"]
+    assert found, f"the README's search {query.group(1)!r} finds no demo actor"
+    kayes = demo.client.get(f"/v1/actors/{demo_id('ml-kayes')}").json()
+    assert kayes["name"] == "Kayes" and str(demo_id("ml-kayes")) in readme
+
+
+_COUNTED = ("actors", "relationships", "conventions", "projects")
