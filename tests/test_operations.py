@@ -20,8 +20,10 @@ from services.registry.app import create_app as create_registry_app
 from services.registry.dispatcher import Dispatcher
 from services.registry.models import Event, WebhookDelivery
 from shared.access import Scope
+from shared.http import http_client
 from shared.migrate import downgrade, upgrade
 from shared.operations.logs import configure_logging
+from shared.operations.request_id import request_id_context
 from tests.conftest import assert_problem, bearer, issue_key, settings_for_tests
 from tests.receiver import Receiver
 
@@ -239,8 +241,6 @@ def test_json_log_lines_carry_the_request_id(capsys: pytest.CaptureFixture[str])
     kept = list(root.handlers), root.level
     try:
         configure_logging("json", "info")
-        from shared.operations.request_id import request_id_context
-
         with request_id_context("json-trace-3"):
             logging.getLogger("passerelles.test").info("a change %s", "applied")
         line: dict[str, Any] = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
@@ -276,3 +276,17 @@ def test_the_documentation_pages_load_nothing_from_the_internet(
             asset = client.get(source)
             assert asset.status_code == 200 and len(asset.content) > 1000, source
         assert "cdn." not in html.text and "https://fonts" not in html.text
+
+
+def test_calls_to_the_other_service_carry_the_request_id():
+    receiver = Receiver(secret=None).start()
+    try:
+        with http_client(f"http://127.0.0.1:{receiver.port}", 5) as client:
+            with request_id_context("outbound-9"):
+                client.post("/hooks", content=b"{}")
+            client.post("/hooks", content=b"{}")  # outside any request: none is made up
+    finally:
+        receiver.stop()
+    first, second = receiver.received
+    assert first.headers["x-request-id"] == "outbound-9"
+    assert "x-request-id" not in second.headers
