@@ -7,14 +7,17 @@ HOST ?= 127.0.0.1
 REGISTRY_PORT ?= 8000
 MATCHING_PORT ?= 8001
 export MATCHING_REGISTRY_URL ?= http://$(HOST):$(REGISTRY_PORT)
+# The explorer at the registry's / calls the matching service from the browser.
+export MATCHING_PUBLIC_URL ?= http://$(HOST):$(MATCHING_PORT)
+export MATCHING_CORS_ALLOW_ORIGINS ?= http://$(HOST):$(REGISTRY_PORT)
 # The matching service's own registry key (scope registry:propose), issued by `make demo`.
 SERVICE_KEY := data/matching-service.key
 export MATCHING_REGISTRY_KEY_FILE ?= $(SERVICE_KEY)
 
-.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client bench evaluate
+.PHONY: run run-registry run-matching test install migrate demo lint clean typescript-client bench evaluate web
 
 run: demo ## migrate, load the demo data if empty, serve both services (Ctrl-C stops both)
-	@echo "registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
+	@echo "explorer: http://$(HOST):$(REGISTRY_PORT)/   registry: http://$(HOST):$(REGISTRY_PORT)/docs   matching: http://$(HOST):$(MATCHING_PORT)/docs"
 	@$(PY) -m services.registry serve --host $(HOST) --port $(REGISTRY_PORT) & registry=$$!; \
 	trap 'kill $$registry 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m services.matching serve --host $(HOST) --port $(MATCHING_PORT)
@@ -70,3 +73,11 @@ $(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package.json $(TS_CLI
 
 typescript-client: install $(TS_CLIENT)/node_modules/.package-lock.json ## TypeScript types of both APIs (clients/typescript/src/generated), checked with tsc --strict
 	$(PY) $(TS_CLIENT)/generate.py
+
+# The explorer's world outline (services/registry/web/world.json, committed) from the locked npm
+# packages of web/: run it after changing web/build.mjs or web/package-lock.json.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web: web/node_modules/.package-lock.json ## rebuild the explorer's world outline (needs Node.js)
+	cd web && node build.mjs

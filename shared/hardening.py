@@ -51,7 +51,8 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in _HEADERS if h[0] not in present]
-                if not documents:
+                # A page of the service's own (the explorer) sends its own policy.
+                if not documents and b"content-security-policy" not in present:
                     headers.append(_STRICT_CSP)
                 # A response to a key may hold private data: no shared cache may keep it.
                 if authenticated and b"cache-control" not in present:

@@ -20,6 +20,7 @@ from services.registry.api import (
     projects,
     relationships,
     themes,
+    web,
     webhooks,
 )
 from services.registry.api.deps import identify_caller
@@ -120,6 +121,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         keys,
         audit,
     )
-    for module in (*routers, health):
+    for module in (*routers, health, web):
         app.include_router(module.router)
     return app

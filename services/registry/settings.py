@@ -50,6 +50,11 @@ class RegistrySettings(ServiceSettings):
         description="After a rotation, the old secret also signs this long.",
     )
     webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Dispatcher idle wait.")
+    matching_public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="Where browsers reach the matching service: the explorer at / calls it "
+        "(allow the registry's origin in the matching service's MATCHING_CORS_ALLOW_ORIGINS).",
+    )
     worker_status_port: int = Field(
         default=0,
         ge=0,
