@@ -18,6 +18,9 @@ from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from shared.language import language_headers, preferred_language
+from shared.problem_texts import field_reason, translate_problem
+
 _log = logging.getLogger("passerelles")
 
 __all__ = [
@@ -277,6 +280,9 @@ def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _response(request: Request, status: int, body: dict[str, Any], headers=None) -> JSONResponse:
     body.setdefault("instance", request.url.path)
+    language = preferred_language(request.headers.get("accept-language"))
+    body = translate_problem(body, language)
+    headers = {**(headers or {}), **language_headers(language)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -323,10 +329,12 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     raw = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in raw):
         return _response(request, 400, BadRequest("The request body is not valid JSON.").to_body())
+    language = preferred_language(request.headers.get("accept-language"))
     errors = []
     for error in raw:
         location, field = _field_path(error.get("loc", ()))
-        errors.append(FieldError(field=field, reason=_reason(error), location=location))
+        reason = field_reason(error, _reason(error), language)
+        errors.append(FieldError(field=field, reason=reason, location=location))
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or "Invalid input"
     return _response(request, 422, InvalidInput(detail, errors=errors).to_body())
 

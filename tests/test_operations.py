@@ -21,6 +21,7 @@ from services.registry.dispatcher import Dispatcher
 from services.registry.models import Event, WebhookDelivery
 from shared.access import Scope
 from shared.http import http_client
+from shared.language import preferred_language
 from shared.migrate import downgrade, upgrade
 from shared.operations.logs import configure_logging
 from shared.operations.request_id import request_id_context
@@ -290,3 +291,22 @@ def test_calls_to_the_other_service_carry_the_request_id():
     first, second = receiver.received
     assert first.headers["x-request-id"] == "outbound-9"
     assert "x-request-id" not in second.headers
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("fr", "fr"),
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("en-GB,en;q=0.9,fr;q=0.8", "en"),
+        ("de-DE, fr;q=0.5", "fr"),
+        ("fr;q=0, en", "en"),
+        ("en;q=0.4, fr;q=0.6", "fr"),
+        ("*", "en"),
+        ("fr;q=oops", "en"),
+    ],
+)
+def test_the_language_of_texts_follows_accept_language(header: str | None, language: str):
+    assert preferred_language(header) == language

@@ -20,7 +20,9 @@ from services.matching.ranking.features import FEATURES, FeatureSpace
 from services.matching.ranking.model import PRIOR, RankingModel
 from services.matching.ranking.query import rank
 from services.matching.territories import CrowdReader, bridged, crowding, residents
+from services.matching.wording import article_kind, number, plural, say, theme_names
 from shared.countries import country_label
+from shared.language import Language
 
 __all__ = ["REASONS", "Reason", "Suggestion", "crowding", "score", "space_of", "suggest"]
 
@@ -83,6 +85,7 @@ def suggest(
     country: str | None = None,
     theme: str | None = None,
     exclude: Iterable[str] = (),
+    language: Language = "en",
 ) -> list[Suggestion]:
     """Ranked candidates for `source`, each with reasons; partners and `exclude` never appear.
 
@@ -99,7 +102,7 @@ def suggest(
         bridged=[index[t] for t in bridged(graph, source) if t in index],
     )
     grouped = ranked.contributions @ _GROUPS.T
-    words = _Words(graph, space, source)
+    words = _Words(graph, space, source, language)
     found: list[Suggestion] = []
     for position, row in enumerate(ranked.rows):
         candidate = space.nodes[row]
@@ -127,6 +130,7 @@ def score(
     *,
     model: RankingModel = PRIOR,
     space: FeatureSpace | None = None,
+    language: Language = "en",
 ) -> Suggestion:
     """One candidate's score and reasons, whether or not it is in the source's pool."""
     space = space or space_of(graph)
@@ -136,7 +140,7 @@ def score(
     contributions = model.contributions(features)
     log_odds = float(model.log_odds(contributions)[0])
     grouped = (contributions @ _GROUPS.T)[0]
-    reasons = _reasons(_Words(graph, space, source), candidate, grouped)
+    reasons = _reasons(_Words(graph, space, source, language), candidate, grouped)
     return Suggestion(candidate, round(1.0 / (1.0 + math.exp(-log_odds)), 4), reasons)
 
 
@@ -146,8 +150,11 @@ def score(
 class _Words:
     """What the reasons of one query read of its source, read once for all its candidates."""
 
-    def __init__(self, graph: CooperationGraph, space: FeatureSpace, source: str) -> None:
+    def __init__(
+        self, graph: CooperationGraph, space: FeatureSpace, source: str, language: Language
+    ) -> None:
         self.graph, self.space, self.source = graph, space, source
+        self.language = language
         self._neighbours: set[str] | None = None
         self._networks: set[str] | None = None
         self._residents: dict[str, list[str]] = {}
@@ -206,13 +213,19 @@ def _structural(words: _Words, b: str, contribution: float) -> Words:
     if common:
         index = sum(1 / math.log(g.degree(n)) for n in common if g.degree(n) > 1)
         names = ", ".join(_name(graph, n) for n in common[:3])
-        return f"close in the network (Adamic–Adar {index:.2f}) through {names}", {
+        text = say(
+            words.language,
+            "structural.through",
+            index=number(words.language, index, 2),
+            names=names,
+        )
+        return text, {
             "adamic_adar": round(index, 4),
             "intermediaries": common[:5],
         }
     if contribution > 0:
-        return "reachable in the network through partners of partners", {}
-    return "far apart in the network: no partner in common", {}
+        return say(words.language, "structural.reachable"), {}
+    return say(words.language, "structural.far"), {}
 
 
 def _country_pair(words: _Words, b: str, contribution: float) -> Words:
@@ -222,13 +235,23 @@ def _country_pair(words: _Words, b: str, contribution: float) -> Words:
     row_a, row_b = space.index[a], space.index[b]
     lift = math.exp(float(space.country_lift[space.country[row_a], space.country[row_b]]))
     ties = int(space.ties_with_country(row_b, int(space.country[row_a])))
-    label_a, label_b = country_label(ca, "en"), country_label(cb, "en")
+    language = words.language
+    label_a, label_b = country_label(ca, language), country_label(cb, language)
+    times = number(language, lift, 1)
     if ca == cb:
-        text = f"actors of {label_a} cooperate with each other {lift:.1f}× as often as chance"
+        text = say(language, "country.same", country=label_a, lift=times)
     else:
-        text = f"actors of {label_a} and {label_b} cooperate {lift:.1f}× as often as chance"
+        text = say(language, "country.pair", country_a=label_a, country_b=label_b, lift=times)
     if ties:
-        text += f"; {nb['name']} already has {ties} partner{'s' if ties > 1 else ''} in {label_a}"
+        partners = plural(language, "partner", ties)
+        text += say(
+            language,
+            "country.partners",
+            name=nb["name"],
+            ties=ties,
+            partners=partners,
+            country=label_a,
+        )
     return text, {"countries": [ca, cb], "lift": round(lift, 2), "ties_with_country": ties}
 
 
@@ -236,9 +259,11 @@ def _popularity(words: _Words, b: str, contribution: float) -> Words:
     graph = words.graph
     # The feature counts every tie (memberships, a home territory…), so the words do too.
     ties = graph.g.degree(b)
+    language = words.language
     if ties == 0:
-        return f"{_name(graph, b)} is tied to no one yet", {"ties": 0}
-    return f"{_name(graph, b)} is already tied to {ties} actor{'s' if ties > 1 else ''}", {
+        return say(language, "popularity.none", name=_name(graph, b)), {"ties": 0}
+    actors = plural(language, "actor", ties)
+    return say(language, "popularity.ties", name=_name(graph, b), ties=ties, actors=actors), {
         "ties": ties
     }
 
@@ -247,54 +272,56 @@ def _distance(words: _Words, b: str, contribution: float) -> Words:
     graph, a = words.graph, words.source
     na, nb = graph.g.nodes[a], graph.g.nodes[b]
     if None in (na["latitude"], na["longitude"], nb["latitude"], nb["longitude"]):
-        return "no coordinates to compare their places", {}
+        return say(words.language, "distance.unknown"), {}
     km = _distance_km(na, nb)
-    return (f"close on the map ({km:.0f} km)" if contribution > 0 else f"{km:.0f} km apart"), {
-        "distance_km": round(km)
-    }
+    wording = "distance.close" if contribution > 0 else "distance.apart"
+    return say(words.language, wording, km=f"{km:.0f}"), {"distance_km": round(km)}
 
 
 def _complementarity(words: _Words, b: str, contribution: float) -> Words:
-    graph, a = words.graph, words.source
+    graph, a, language = words.graph, words.source, words.language
     na, nb = graph.g.nodes[a], graph.g.nodes[b]
     if na["kind"] == "local_authority" and nb["kind"] == "local_authority":
         if na["country"] != nb["country"]:
             level = na.get("level") if na.get("level") == nb.get("level") else None
             return (
-                f"two local authorities of different countries, both of level {level}"
+                say(language, "kinds.authorities_level", level=level)
                 if level
-                else "two local authorities of different countries"
+                else say(language, "kinds.authorities_abroad")
             ), {}
-        return "two local authorities of one country", {}
+        return say(language, "kinds.authorities_home"), {}
     authority, other = (a, b) if na["kind"] == "local_authority" else (b, a)
     home = graph.g.nodes[other].get("based_in")
     is_authority = graph.g.nodes[authority]["kind"] == "local_authority"
     if is_authority and home == authority:
-        return "an organisation of the authority's own territory", {}
+        return say(language, "kinds.own_territory"), {}
     if (
         is_authority
         and home is not None
         and any(t.type in ("cooperates_with", "active_in") for t in graph.ties(home, authority))
     ):
-        return (
-            f"an organisation of {_name(graph, home)}, which already cooperates with "
-            f"{_name(graph, authority)}"
-        ), {}
-    how = "often" if contribution > 0 else "rarely"
-    return f"{_kind(na['kind'])} and {_kind(nb['kind'])}: kinds that {how} work together", {}
-
-
-def _kind(kind: str) -> str:
-    words = kind.replace("_", " ")
-    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
+        text = say(
+            language,
+            "kinds.partner_territory",
+            home=_name(graph, home),
+            authority=_name(graph, authority),
+        )
+        return text, {}
+    how = "kinds.often" if contribution > 0 else "kinds.rarely"
+    kinds = {
+        "kind_a": article_kind(language, na["kind"]),
+        "kind_b": article_kind(language, nb["kind"]),
+    }
+    return say(language, how, **kinds), {}
 
 
 def _shared_themes(words: _Words, b: str, contribution: float) -> Words:
     graph, a = words.graph, words.source
     shared = sorted(graph.g.nodes[a]["themes"] & graph.g.nodes[b]["themes"])
     if not shared:
-        return "no theme in common", {"themes": []}
-    return f"works on the same themes: {', '.join(shared)}", {"themes": shared}
+        return say(words.language, "themes.none"), {"themes": []}
+    named = theme_names(words.language, shared)
+    return say(words.language, "themes.shared", themes=named), {"themes": shared}
 
 
 def _migrant_bridge(words: _Words, b: str, contribution: float) -> Words:
@@ -305,11 +332,15 @@ def _migrant_bridge(words: _Words, b: str, contribution: float) -> Words:
             continue
         for organisation in words.residents(x):
             if y in graph.g.nodes[organisation]["origins"]:
-                return (
-                    f"{_name(graph, organisation)} is based in {_name(graph, x)} and "
-                    f"originates from {_name(graph, y)}"
-                ), {"organisation": organisation, "based_in": x, "originates_from": y}
-    return "no migrant organisation links their territories", {}
+                text = say(
+                    words.language,
+                    "bridge.found",
+                    organisation=_name(graph, organisation),
+                    based_in=_name(graph, x),
+                    origin=_name(graph, y),
+                )
+                return text, {"organisation": organisation, "based_in": x, "originates_from": y}
+    return say(words.language, "bridge.none"), {}
 
 
 def _same_network(words: _Words, b: str, contribution: float) -> Words:
@@ -322,9 +353,9 @@ def _same_network(words: _Words, b: str, contribution: float) -> Words:
         theirs = _networks(graph, b)
     shared = sorted(words.networks & theirs)
     if not shared:
-        return "no network in common", {}
+        return say(words.language, "network.none"), {}
     names = ", ".join(_name(graph, n) for n in shared[:3])
-    return f"members of the same network: {names}", {"networks": shared}
+    return say(words.language, "network.shared", names=names), {"networks": shared}
 
 
 def _crowding(words: _Words, candidate: str, contribution: float) -> Words:
@@ -341,12 +372,10 @@ def _crowding(words: _Words, candidate: str, contribution: float) -> Words:
         themes = {t for _, tie in graph.ties_of(candidate, "active_in") for t in tie.themes}
         crowd = [a for a in words.crowds.at(candidate, themes) if a not in (source, home)]
     if not crowd:
-        return "partners already at work there coordinate", {}
+        return say(words.language, "crowding.coordinated"), {}
     names = ", ".join(_name(graph, a) for a in crowd[:5])
-    return (
-        f"{len(crowd)} uncoordinated partners already work there ({names}): "
-        "join them rather than add another bilateral tie"
-    ), {"uncoordinated_actors": crowd, "join_instead": True}
+    text = say(words.language, "crowding.crowd", count=len(crowd), names=names)
+    return text, {"uncoordinated_actors": crowd, "join_instead": True}
 
 
 def _networks(graph: CooperationGraph, actor: str) -> set[str]:

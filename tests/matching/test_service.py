@@ -172,3 +172,40 @@ def test_a_malformed_event_in_the_feed_is_skipped_and_shown_in_health(system: Sy
     assert health["skipped_events"] == 1 and health["last_skipped_sequence"] == bad_sequence
     assert "malformed event" in health["last_skipped_reason"]
     assert health["status"] == "ok" and health["lag"] == 0
+
+
+def test_reasons_are_in_french_when_accept_language_prefers_it(system: System):
+    montreuil = system.authority("Montreuil")
+    kayes = system.authority("Kayes", "ML")
+    system.post(
+        "/v1/actors",
+        {
+            "kind": "migrant_organisation",
+            "name": "Ressortissants de Kayes à Montreuil",
+            "country": "FR",
+            "based_in_id": montreuil["id"],
+            "origin_ids": [kayes["id"]],
+        },
+    )
+    url = f"{system.matching_url}/v1/actors/{montreuil['id']}/suggestions"
+
+    def texts(language: str | None) -> dict[str, str]:
+        headers = {"Accept-Language": language} if language else {}
+        answer = httpx.get(url, params={"limit": 50}, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-language"] == ("fr" if "fr" in (language or "") else "en")
+        item = next(i for i in answer.json()["items"] if i["actor"]["id"] == kayes["id"])
+        return {r["code"]: r["text"] for r in item["reasons"]}
+
+    eventually(lambda: "migrant_bridge" in texts(None), what="the bridge reason")
+    english, french = texts(None), texts("fr-FR,fr;q=0.9,en;q=0.5")
+    assert set(english) == set(french)
+    assert english["migrant_bridge"] == (
+        "Ressortissants de Kayes à Montreuil is based in Montreuil and originates from Kayes"
+    )
+    assert french["migrant_bridge"] == (
+        "Ressortissants de Kayes à Montreuil est basée à Montreuil et originaire de Kayes"
+    )
+    # Asked again in English after French: the answers kept per language do not mix.
+    assert texts("en") == english and texts(None) == english
+    assert texts("de, fr;q=0.8") == french

@@ -16,7 +16,7 @@ PROBLEM_JSON = "application/problem+json"
 RESOURCES = ["actors", "conventions", "projects", "relationships"]
 
 
-@pytest.mark.parametrize("path", ["/v1/nothing", "/v1/actors/extra/segments", "/"])
+@pytest.mark.parametrize("path", ["/v1/nothing", "/v1/actors/extra/segments", "/v1"])
 def test_an_unknown_route_is_a_404_problem(client, path):
     problem = assert_problem(client.get(path), 404)
     assert problem["instance"] == path
@@ -239,3 +239,27 @@ def test_request_examples_are_documented_and_well_formed(client, openapi, resour
             assert field.endswith(("actor_id", "subject_id", "object_id")) or field.startswith(
                 REFERENCES
             ), (example, error)
+
+
+def test_problem_texts_are_in_french_when_accept_language_prefers_it(client):
+    french = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    missing = client.get("/v1/actors/00000000-0000-0000-0000-000000000000", headers=french)
+    assert missing.status_code == 404
+    assert missing.headers["content-language"] == "fr"
+    body = missing.json()
+    assert body["title"] == "Introuvable"
+    assert body["detail"] == (
+        "Aucun(e) acteur avec l'identifiant 00000000-0000-0000-0000-000000000000."
+    )
+    invalid = client.post("/v1/actors", json={"kind": "association", "name": ""}, headers=french)
+    problem = invalid.json()
+    assert invalid.status_code == 422 and problem["title"] == "Données invalides"
+    reasons = {error["field"]: error["reason"] for error in problem["errors"]}
+    assert reasons["country"] == "champ obligatoire"
+    assert reasons["name"] == "au moins 1 caractère(s)"
+    assert "champ obligatoire" in problem["detail"]
+    # Without the header, or preferring English, nothing changes for API clients.
+    english = client.get("/v1/actors/00000000-0000-0000-0000-000000000000").json()
+    assert english["title"] == "Not found" and english["detail"].startswith("No actor with id")
+    plain = client.post("/v1/actors", json={"kind": "association", "name": ""}).json()
+    assert {e["field"]: e["reason"] for e in plain["errors"]}["country"] == "Field required"

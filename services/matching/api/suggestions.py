@@ -25,6 +25,7 @@ from services.matching.schemas import (
 from shared.access import Scope
 from shared.db import commit
 from shared.errors import Forbidden, InvalidInput, problem_responses
+from shared.language import AcceptLanguage, Language, language_headers, preferred_language
 from shared.operations.metrics import SUGGESTION_SECONDS
 from shared.vocabulary import ActorKind, CountryCode, ThemeCode
 
@@ -50,21 +51,34 @@ async def suggestions(
         ThemeCode | None, Query(description="Only candidates working on this theme.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
     """Who this actor should work with, best first; every score comes with its reasons.
 
-    Existing partners, the actor itself and candidates it dismissed never appear."""
+    Existing partners, the actor itself and candidates it dismissed never appear. The reasons
+    are in French when `Accept-Language` prefers it, in English otherwise."""
     dismissed = frozenset(store.dismissed_by(session, actor_id))
-    query = (actor_id, kind, country, theme, limit, dismissed)
+    language = preferred_language(accept_language)
+    query = (actor_id, kind, country, theme, limit, dismissed, language)
     # A question asked again is answered here, without a worker thread or the graph's lock.
     # The state is read without the lock: its parts only move forward, so when they all equal
     # those of the answers kept, these are answers of the state the graph was in a moment ago.
     answer = answers.get(holder.graph, _state(holder), query)
     if answer is None:
         answer = await run_in_threadpool(
-            _ranked, holder, answers, actor_id, query, limit, kind, country, theme, dismissed
+            _ranked,
+            holder,
+            answers,
+            actor_id,
+            query,
+            limit,
+            kind,
+            country,
+            theme,
+            dismissed,
+            language,
         )
-    return Response(answer, media_type="application/json")
+    return Response(answer, media_type="application/json", headers=language_headers(language))
 
 
 def _state(holder: GraphHolder) -> Hashable:
@@ -83,6 +97,7 @@ def _ranked(
     country: str | None,
     theme: str | None,
     dismissed: frozenset[str],
+    language: Language,
 ) -> str:
     """The answer computed under the graph's lock, and kept."""
     for attempt in range(2):
@@ -97,7 +112,16 @@ def _ranked(
             if source in space.index or attempt:
                 with SUGGESTION_SECONDS.time():
                     answer = _suggestions(
-                        holder, source, model, space, limit, kind, country, theme, dismissed
+                        holder,
+                        source,
+                        model,
+                        space,
+                        limit,
+                        kind,
+                        country,
+                        theme,
+                        dismissed,
+                        language,
                     ).model_dump_json()
                 # Kept only when the space is of the graph as it is: from an older one, the
                 # question must come back here, where the newer space is asked for when due.
@@ -118,6 +142,7 @@ def _suggestions(
     country: str | None,
     theme: str | None,
     dismissed: Iterable[str],
+    language: Language = "en",
 ) -> SuggestionList:
     graph = holder.graph
     ranked = scoring.suggest(
@@ -130,6 +155,7 @@ def _suggestions(
         country=country,
         theme=theme,
         exclude=dismissed,
+        language=language,
     )
     return SuggestionList(
         actor=actor_summary(graph, source),
