@@ -19,16 +19,21 @@ from typing import Any
 
 from services.matching.graph import CooperationGraph
 from services.matching.overlaps import Hotspot, Reader, hotspots
+from shared.language import Language
+from shared.themes import get_theme
 
 __all__ = [
+    "CoordinatorBasis",
     "Neighbourhood",
     "Proposal",
     "Setting",
+    "coordinator_reason",
     "explain",
     "explain_in",
     "proposals",
     "propose",
     "propose_in",
+    "reason_of",
     "setting",
 ]
 
@@ -36,6 +41,17 @@ _NAMESPACE = uuid.UUID("8a0c3a52-49a3-4f62-9f0e-5f3c1b7f2b61")
 _GROUP_KINDS = ("resource_centre", "network")
 # What a proposal shows of an actor (the API's actor summary, and the explanation).
 _SHOWN = ("name", "kind", "level", "country")
+
+
+@dataclass(frozen=True)
+class CoordinatorBasis:
+    """Why the coordinator was chosen, to be put in words in either language: a group that
+    already `links` some members (`names`), or the member engaged there `since` a year."""
+
+    why: str  # "links", "since" or "connected"
+    coordinator_name: str
+    names: tuple[str, ...] = ()
+    year: int | None = None
 
 
 @dataclass
@@ -51,6 +67,7 @@ class Proposal:
     index_before: float
     index_after: float
     left_out: list[str]
+    coordinator_basis: CoordinatorBasis | None = None
 
     @property
     def reduction(self) -> float:
@@ -193,7 +210,7 @@ def _seniority(spot: Hotspot, actor: str) -> tuple[bool, str, str]:
     return (start is None, start.isoformat() if start else "", actor)
 
 
-def _coordinator(place: Setting, members: list[str]) -> tuple[str, str]:
+def _coordinator(place: Setting, members: list[str]) -> tuple[str, CoordinatorBasis]:
     """A resource centre or network that already links members, else the longest engaged
     (`members` come longest engaged first)."""
     spot, nodes = place.spot, place.nodes
@@ -208,15 +225,38 @@ def _coordinator(place: Setting, members: list[str]) -> tuple[str, str]:
     }
     if linked:
         group = max(sorted(linked), key=lambda g: len(linked[g]))
-        names = ", ".join(nodes[m]["name"] for m in sorted(linked[group])[:4])
-        return group, f"{nodes[group]['name']} already links {names}"
+        names = tuple(nodes[m]["name"] for m in sorted(linked[group])[:4])
+        return group, CoordinatorBasis("links", nodes[group]["name"], names)
 
     # Members come longest engaged first. Their seniority ends with their id, so two never tie
     # on it (and the best connected of equally senior members is never looked for).
     lead = next((m for m in members if nodes[m]["kind"] == "local_authority"), members[0])
     start = spot.engagements[lead].starts_on
-    since = f"engaged there since {start.year}, the longest" if start else "the most connected"
-    return lead, f"{nodes[lead]['name']} is {since} among the members"
+    if start:
+        return lead, CoordinatorBasis("since", nodes[lead]["name"], year=start.year)
+    return lead, CoordinatorBasis("connected", nodes[lead]["name"])
+
+
+def coordinator_reason(basis: CoordinatorBasis, language: Language = "en") -> str:
+    """Why this coordinator, in words."""
+    if basis.why == "links":
+        names = ", ".join(basis.names)
+        if language == "fr":
+            return f"{basis.coordinator_name} relie déjà {names}"
+        return f"{basis.coordinator_name} already links {names}"
+    if language == "fr":
+        since = (
+            f"engagé sur place depuis {basis.year}, le plus ancien"
+            if basis.why == "since"
+            else "le mieux relié"
+        )
+        return f"{basis.coordinator_name} est {since} des membres"
+    since = (
+        f"engaged there since {basis.year}, the longest"
+        if basis.why == "since"
+        else "the most connected"
+    )
+    return f"{basis.coordinator_name} is {since} among the members"
 
 
 def propose_in(place: Setting, dismissed: set[frozenset[str]] = frozenset()) -> Proposal:
@@ -241,7 +281,7 @@ def propose_in(place: Setting, dismissed: set[frozenset[str]] = frozenset()) -> 
         for a in sorted(actor for actor, based_in in place.associations if based_in in homes)
         if a not in members and not any(frozenset((a, x)) in dismissed for x in members)
     ]
-    coordinator, reason = _coordinator(place, members)
+    coordinator, basis = _coordinator(place, members)
     pooled = sorted({*members, *migrants, *associations, coordinator})
     together = set(pooled)
     after = round(sum(p.weight for p in spot.pairs if not (p.a in together and p.b in together)), 4)
@@ -254,10 +294,11 @@ def propose_in(place: Setting, dismissed: set[frozenset[str]] = frozenset()) -> 
         migrant_organisations=migrants,
         associations=associations,
         coordinator=coordinator,
-        coordinator_reason=reason,
+        coordinator_reason=coordinator_reason(basis),
         index_before=spot.index,
         index_after=after,
         left_out=sorted(left_out),
+        coordinator_basis=basis,
     )
 
 
@@ -287,9 +328,34 @@ def proposals(
     return found
 
 
-def _explain(node: Callable[[str], Mapping[str, Any]], proposal: Proposal) -> str:
+def reason_of(proposal: Proposal, language: Language) -> str:
+    """The proposal's coordinator reason in `language` (English as stored)."""
+    if language == "en" or proposal.coordinator_basis is None:
+        return proposal.coordinator_reason
+    return coordinator_reason(proposal.coordinator_basis, language)
+
+
+def _explain(
+    node: Callable[[str], Mapping[str, Any]], proposal: Proposal, language: Language = "en"
+) -> str:
     target = node(proposal.target)
     towns = [node(m)["name"] for m in proposal.members if node(m)["kind"] == "local_authority"]
+    if language == "fr":
+        themes = ", ".join(
+            (theme.label_fr if (theme := get_theme(t)) else t) for t in proposal.themes
+        )
+        text = (
+            f"{len(towns)} territoires ({', '.join(towns)}) travaillent chacun à "
+            f"{target['name']} ({target['country']}) sur : {themes}, sans convention, projet "
+            "ni réseau commun. Un projet fédérateur les réunirait"
+        )
+        if proposal.migrant_organisations:
+            bridges = ", ".join(node(m)["name"] for m in proposal.migrant_organisations)
+            text += f" avec {bridges}, ancrées à la fois dans un territoire membre et sur place"
+        return text + (
+            f". Coordination proposée : {reason_of(proposal, language)}. Indice de concurrence "
+            f"{proposal.index_before:g} → {proposal.index_after:g}."
+        )
     text = (
         f"{len(towns)} territories ({', '.join(towns)}) each work in {target['name']} "
         f"({target['country']}) on {', '.join(proposal.themes)} without a common convention, "
@@ -305,11 +371,11 @@ def _explain(node: Callable[[str], Mapping[str, Any]], proposal: Proposal) -> st
     return text
 
 
-def explain(graph: CooperationGraph, proposal: Proposal) -> str:
+def explain(graph: CooperationGraph, proposal: Proposal, language: Language = "en") -> str:
     """The proposal in plain words, for the people who would have to agree to it."""
-    return _explain(graph.actor, proposal)
+    return _explain(graph.actor, proposal, language)
 
 
-def explain_in(place: Setting, proposal: Proposal) -> str:
+def explain_in(place: Setting, proposal: Proposal, language: Language = "en") -> str:
     """The same, from the hotspot's setting alone."""
-    return _explain(place.nodes.__getitem__, proposal)
+    return _explain(place.nodes.__getitem__, proposal, language)

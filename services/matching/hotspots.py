@@ -49,7 +49,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.matching.federations import Neighbourhood, Proposal, Setting, explain_in, propose_in
+from services.matching.federations import (
+    Neighbourhood,
+    Proposal,
+    Setting,
+    explain_in,
+    propose_in,
+    reason_of,
+)
 from services.matching.graph import COUNTRY_PREFIX, CooperationGraph, Tie
 from services.matching.overlaps import Hotspot, Reader, candidate_keys, hotspots_at, order
 from services.matching.schemas import (
@@ -61,6 +68,7 @@ from services.matching.schemas import (
     HotspotSummary,
     UncoordinatedPair,
 )
+from shared.language import Language
 from shared.operations.metrics import OVERLAP_SECONDS
 from shared.records import (
     ActorRecord,
@@ -152,13 +160,16 @@ class Entry:
             )
         return self._summary
 
-    def federation(self, proposal: Proposal) -> FederationRead:
+    def federation(self, proposal: Proposal, language: Language = "en") -> FederationRead:
         """A proposal for this hotspot (its usual one, or one made with dismissed pairs)."""
-        return federation_read(proposal, self.place.nodes, explain_in(self.place, proposal))
+        explanation = explain_in(self.place, proposal, language)
+        return federation_read(proposal, self.place.nodes, explanation, language)
 
-    def federation_json(self, proposal: Proposal) -> bytes:
-        if proposal is not self.proposal:
-            return _FEDERATION_JSON.dump_json(self.federation(proposal), by_alias=True)
+    def federation_json(self, proposal: Proposal, language: Language = "en") -> bytes:
+        if proposal is not self.proposal or language != "en":
+            # Kept in English only: the language API clients read, and the one listings
+            # answer in most; a French listing writes its few proposals each time.
+            return _FEDERATION_JSON.dump_json(self.federation(proposal, language), by_alias=True)
         if self._federation_json is None:
             self._federation_json = _FEDERATION_JSON.dump_json(
                 self.federation(proposal), by_alias=True
@@ -205,7 +216,10 @@ def hotspot_read(spot: Hotspot, nodes: Mapping[str, Mapping[str, Any]]) -> Hotsp
 
 
 def federation_read(
-    proposal: Proposal, nodes: Mapping[str, Mapping[str, Any]], explanation: str
+    proposal: Proposal,
+    nodes: Mapping[str, Mapping[str, Any]],
+    explanation: str,
+    language: Language = "en",
 ) -> FederationRead:
     """A federation proposal as the API shows it, with its explanation in words."""
 
@@ -220,7 +234,7 @@ def federation_read(
         migrant_organisations=summaries(proposal.migrant_organisations),
         associations=summaries(proposal.associations),
         coordinator=actor_summary(nodes, proposal.coordinator),
-        coordinator_reason=proposal.coordinator_reason,
+        coordinator_reason=reason_of(proposal, language),
         competition_index_before=proposal.index_before,
         competition_index_after=proposal.index_after,
         reduction=proposal.reduction,

@@ -77,6 +77,28 @@ def test_three_towns_in_one_foreign_town_get_a_federating_project(system: System
     assert (top["competition_index_before"], top["competition_index_after"]) == (2.0, 0.0)
     assert "Kayes" in top["explanation"]
     assert _get(system, f"/v1/federations/{top['id']}")["id"] == top["id"]
+    # In French for a French page; the English answer is what it was.
+    french = httpx.get(
+        f"{system.matching_url}/v1/federations",
+        params={"theme": "water_sanitation"},
+        headers={"Accept-Language": "fr"},
+        timeout=10,
+    )
+    assert french.headers["content-language"] == "fr"
+    proposal = french.json()["items"][0]
+    assert proposal["id"] == top["id"] and "relie déjà" in proposal["coordinator_reason"]
+    assert (
+        "territoires" in proposal["explanation"]
+        and "Eau et assainissement" in (proposal["explanation"])
+    )
+    one = httpx.get(
+        f"{system.matching_url}/v1/federations/{top['id']}",
+        headers={"Accept-Language": "fr"},
+        timeout=10,
+    ).json()
+    assert one["coordinator_reason"] == proposal["coordinator_reason"]
+    again = _get(system, "/v1/federations", theme="water_sanitation")["items"][0]
+    assert again["coordinator_reason"] == top["coordinator_reason"]
     metrics = _get(system, "/v1/metrics/coordination")
     assert metrics["hotspots"] == 1 and metrics["total_competition_index"] == 2.0
 

@@ -15,6 +15,7 @@ from services.matching.registry_client import RegistryClient, RegistryRefused
 from services.matching.schemas import Adoption, FederationList, FederationRead
 from shared.access import Scope
 from shared.errors import Forbidden, NotFound, Problem, problem_responses
+from shared.language import AcceptLanguage, Language, language_headers, preferred_language
 from shared.themes import get_theme
 from shared.unit_of_work import writes_nothing
 from shared.vocabulary import CountryCode, ThemeCode
@@ -36,8 +37,11 @@ def list_federations(
     theme: Annotated[ThemeCode | None, Query(description="A theme of the vocabulary.")] = None,
     actor: Annotated[uuid.UUID | None, Query(description="Proposals that include it.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
-    """Proposals ranked by how much they reduce the competition index, each explained."""
+    """Proposals ranked by how much they reduce the competition index, each explained (in
+    French when `Accept-Language` prefers it)."""
+    language = preferred_language(accept_language)
     dismissed = store.dismissed_pairs(session)
     # From the read model, without the graph's lock (an actor look-up needs none either).
     overlaps = holder.overlaps
@@ -47,13 +51,17 @@ def list_federations(
         actor=known_actor(holder.graph, actor) if actor else None,
         dismissed=dismissed,
     )
-    return json_list(
-        [spot.federation_json(proposal) for proposal, spot in islice(found, limit)],
+    listed = json_list(
+        [spot.federation_json(proposal, language) for proposal, spot in islice(found, limit)],
         overlaps.sequence,
     )
+    listed.headers.update(language_headers(language))
+    return listed
 
 
-def _find(holder: HolderDep, session: SessionDep, proposal_id: uuid.UUID) -> FederationRead:
+def _find(
+    holder: HolderDep, session: SessionDep, proposal_id: uuid.UUID, language: Language = "en"
+) -> FederationRead:
     found = holder.overlaps.find(str(proposal_id), store.dismissed_pairs(session))
     if found is None:
         raise NotFound(
@@ -61,14 +69,20 @@ def _find(holder: HolderDep, session: SessionDep, proposal_id: uuid.UUID) -> Fed
             "list the proposals again."
         )
     proposal, spot = found
-    return spot.federation(proposal)
+    return spot.federation(proposal, language)
 
 
 @router.get("/{proposal_id}", response_model=FederationRead, responses=problem_responses(404, 503))
 def read_federation(
-    proposal_id: uuid.UUID, holder: HolderDep, session: SessionDep
+    proposal_id: uuid.UUID,
+    holder: HolderDep,
+    session: SessionDep,
+    response: Response,
+    accept_language: AcceptLanguage = None,
 ) -> FederationRead:
-    return _find(holder, session, proposal_id)
+    language = preferred_language(accept_language)
+    response.headers.update(language_headers(language))
+    return _find(holder, session, proposal_id, language)
 
 
 @router.post(

@@ -74,6 +74,7 @@ async function renderDirectory(params) {
       node("input", { id: "filter-q", name: "q", type: "search", value: params.get("q") || "" }),
     ),
     select("kind", t("directory.kind"), KINDS.map((k) => [k, t(`kind.${k}`)]), params.get("kind")),
+    select("level", t("directory.level"), LEVELS.map((l) => [l, t(`level.${l}`)]), params.get("level")),
     node(
       "p",
       {},
@@ -152,6 +153,7 @@ async function renderDirectory(params) {
 // --- actor ---------------------------------------------------------------------------------
 
 const IDENTIFIERS = ["insee_code", "siren", "rna", "wikidata_id", "iati_id"];
+const LEVELS = ["municipality", "intermunicipality", "department", "region", "state", "other"];
 
 function partiesList(items, parties) {
   if (!items.length) return node("p", {}, t("actor.none"));
@@ -290,7 +292,9 @@ async function renderActor(actorId) {
     node(
       "p",
       { class: "identity" },
-      [t(`kind.${actor.kind}`), actor.level, actor.country].filter(Boolean).join(" · "),
+      [t(`kind.${actor.kind}`), actor.level && t(`level.${actor.level}`), actor.country]
+        .filter(Boolean)
+        .join(" · "),
     ),
     actor.description ? node("p", {}, actor.description) : "",
     actor.themes.length ? node("p", {}, actor.themes.map(themeLabel).join(", ")) : "",
