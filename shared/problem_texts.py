@@ -77,6 +77,73 @@ _DETAILS_FR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         re.compile(r"An unexpected error occurred; nothing was saved\.$"),
         lambda m: "Une erreur inattendue s'est produite ; rien n'a été enregistré.",
     ),
+    (
+        re.compile(r"This operation needs an API key: send it as `Authorization: Bearer <key>`\.$"),
+        lambda m: (
+            "Cette opération demande une clé d'API : envoyez-la en `Authorization: Bearer <clé>`."
+        ),
+    ),
+    (
+        re.compile(r"Send the API key as `Authorization: Bearer <key>`\.$"),
+        lambda m: "Envoyez la clé d'API en `Authorization: Bearer <clé>`.",
+    ),
+    (
+        re.compile(r"This key lacks the scope this operation needs: (?P<scopes>.+)\.$"),
+        lambda m: f"Il manque à cette clé la portée que demande cette opération : {m['scopes']}.",
+    ),
+    (
+        re.compile(r"This key acts for actor (?P<id>\S+), which is not (?P<what>.+)\.$"),
+        lambda m: f"Cette clé agit pour l'acteur {m['id']}, qui n'est pas {m['what']}.",
+    ),
+    (
+        re.compile(r"This key speaks for actor (?P<id>\S+), not for (?P<other>\S+)\.$"),
+        lambda m: f"Cette clé parle pour l'acteur {m['id']}, pas pour {m['other']}.",
+    ),
+    (
+        re.compile(
+            r"Only a key bound to one of the proposal's actors \(or an admin key\) may adopt it\.$"
+        ),
+        lambda m: (
+            "Seule une clé liée à l'un des acteurs de la proposition (ou une clé "
+            "d'administration) peut l'adopter."
+        ),
+    ),
+    (
+        re.compile(
+            r"If-Match (?P<sent>.+) does not match the current version (?P<current>\S+); "
+            r"read the resource again and reapply your change\.$"
+        ),
+        lambda m: (
+            f"If-Match {m['sent']} ne correspond pas à la version actuelle "
+            f"{m['current']} : relisez la ressource et refaites votre modification."
+        ),
+    ),
+    (
+        re.compile(r"Rate limit reached for this key or address; retry in (?P<s>\d+) s\.$"),
+        lambda m: (
+            f"Limite de débit atteinte pour cette clé ou cette adresse ; réessayez dans {m['s']} s."
+        ),
+    ),
+    (
+        re.compile(
+            r"The database cannot be reached right now; nothing was saved\. Retry shortly\.$"
+        ),
+        lambda m: (
+            "La base de données est injoignable pour l'instant ; rien n'a été "
+            "enregistré. Réessayez dans un moment."
+        ),
+    ),
+    (
+        re.compile(r"Every database connection is busy; nothing was saved\. Retry shortly\.$"),
+        lambda m: (
+            "Toutes les connexions à la base de données sont occupées ; rien n'a été "
+            "enregistré. Réessayez dans un moment."
+        ),
+    ),
+    (
+        re.compile(r"The database is unreachable \((?P<reason>.+)\)\.$"),
+        lambda m: f"La base de données est injoignable ({m['reason']}).",
+    ),
 ]
 
 # Field-error reasons by pydantic's error type, with the limits it reports (`ctx`).

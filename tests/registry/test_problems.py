@@ -263,3 +263,22 @@ def test_problem_texts_are_in_french_when_accept_language_prefers_it(client):
     assert english["title"] == "Not found" and english["detail"].startswith("No actor with id")
     plain = client.post("/v1/actors", json={"kind": "association", "name": ""}).json()
     assert {e["field"]: e["reason"] for e in plain["errors"]}["country"] == "Field required"
+
+
+def test_access_and_version_problems_are_in_french_too(anonymous, client, registry: Registry):
+    french = {"Accept-Language": "fr"}
+    needs_key = anonymous.post(
+        "/v1/actors",
+        json={"kind": "association", "name": "Sans clé", "country": "FR"},
+        headers=french,
+    ).json()
+    assert needs_key["title"] == "Authentification requise"
+    assert needs_key["detail"].startswith("Cette opération demande une clé d'API")
+    actor = registry.actor("association", "Versions en français")
+    stale = client.patch(
+        f"/v1/actors/{actor['id']}",
+        json={"description": "x"},
+        headers=french | {"If-Match": '"7"'},
+    ).json()
+    assert stale["title"] == "Précondition non remplie"
+    assert stale["detail"].startswith('If-Match "7" ne correspond pas à la version actuelle "1"')
