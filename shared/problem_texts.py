@@ -52,7 +52,9 @@ def _label(english: str) -> str:
 
 
 # The details most answers carry, as (English pattern, French writer).
-_DETAILS_FR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+# English patterns, each with the writer of its French text.
+Rules = list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]
+_DETAILS_FR: Rules = [
     (
         re.compile(r"No (?P<label>[\w ]+?) with id (?P<id>\S+)\.$"),
         lambda m: f"Aucun(e) {_label(m['label'])} avec l'identifiant {m['id']}.",
@@ -76,6 +78,36 @@ _DETAILS_FR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (
         re.compile(r"An unexpected error occurred; nothing was saved\.$"),
         lambda m: "Une erreur inattendue s'est produite ; rien n'a été enregistré.",
+    ),
+    (
+        re.compile(
+            r"(?P<name>.+) looks like an actor already registered: (?P<others>.+)\. If it is a "
+            r"different actor, send the request again with \?not_duplicate=true\.$"
+        ),
+        lambda m: (
+            f"{m['name']} ressemble à un acteur déjà enregistré : {m['others']}. S'il "
+            "s'agit d'un autre acteur, renvoyez la requête avec ?not_duplicate=true."
+        ),
+    ),
+    (
+        re.compile(
+            r"(?P<name>\w+) (?P<value>\S+) already belongs to (?P<owner>.+) \((?P<id>\S+)\)\.$"
+        ),
+        lambda m: f"{m['name']} {m['value']} appartient déjà à {m['owner']} ({m['id']}).",
+    ),
+    (
+        re.compile(
+            r"(?P<name>.+) takes part in (?P<c>\d+) active convention\(s\) and (?P<p>\d+) "
+            r"active project\(s\); end them or remove it from them first\.$"
+        ),
+        lambda m: (
+            f"{m['name']} participe à {m['c']} convention(s) et {m['p']} projet(s) "
+            "en cours : terminez-les ou retirez-l'en d'abord."
+        ),
+    ),
+    (
+        re.compile(r"This (?P<kind>\w+) tie already exists \((?P<id>\S+)\)\.$"),
+        lambda m: f"Ce lien ({m['kind']}) existe déjà ({m['id']}).",
     ),
     (
         re.compile(r"This operation needs an API key: send it as `Authorization: Bearer <key>`\.$"),
@@ -146,6 +178,82 @@ _DETAILS_FR: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     ),
 ]
 
+# Field-error reasons written by the services' own rules, as (English pattern, French writer).
+_RULES_FR: Rules = [
+    (re.compile(r"cannot be null$"), lambda m: "ne peut pas être vide"),
+    (
+        re.compile(r"no actor with id (?P<id>\S+)$"),
+        lambda m: f"aucun acteur avec l'identifiant {m['id']}",
+    ),
+    (
+        re.compile(r"no convention with id (?P<id>\S+)$"),
+        lambda m: f"aucune convention avec l'identifiant {m['id']}",
+    ),
+    (
+        re.compile(r"ends before it starts \((?P<start>[^)]+)\)$"),
+        lambda m: f"se termine avant de commencer ({m['start']})",
+    ),
+    (re.compile(r"actor listed twice$"), lambda m: "acteur cité deux fois"),
+    (
+        re.compile(r"a convention has at least two parties$"),
+        lambda m: "une convention a au moins deux parties",
+    ),
+    (
+        re.compile(r"the lead is not listed among partners$"),
+        lambda m: "le porteur ne figure pas parmi les partenaires",
+    ),
+    (
+        re.compile(r"an actor cannot refer to itself$"),
+        lambda m: "un acteur ne peut pas se désigner lui-même",
+    ),
+    (
+        re.compile(r"an actor has no tie with itself$"),
+        lambda m: "un acteur n'a pas de lien avec lui-même",
+    ),
+    (
+        re.compile(r"an actor cannot give feedback on itself as a candidate$"),
+        lambda m: "un acteur ne peut pas donner son avis sur lui-même comme candidat",
+    ),
+    (
+        re.compile(r"already used by actor (?P<id>\S+)$"),
+        lambda m: f"déjà utilisé par l'acteur {m['id']}",
+    ),
+    (re.compile(r"belongs to actor (?P<id>\S+)$"), lambda m: f"appartient à l'acteur {m['id']}"),
+    (
+        re.compile(r"at most (?P<n>\d+) items per page$"),
+        lambda m: f"au plus {m['n']} éléments par page",
+    ),
+    (
+        re.compile(r"not a cursor returned by this listing( with these filters)?$"),
+        lambda m: (
+            "pas un curseur rendu par cette liste" + (" avec ces filtres" if m.group(1) else "")
+        ),
+    ),
+    (
+        re.compile(r"(?P<name>.+) is a (?P<kind>\w+), not a local authority$"),
+        lambda m: f"{m['name']} est de type {m['kind']}, pas une collectivité",
+    ),
+    (
+        re.compile(r"must be a local authority; (?P<name>.+) is a (?P<kind>\w+)$"),
+        lambda m: f"doit être une collectivité ; {m['name']} est de type {m['kind']}",
+    ),
+    (
+        re.compile(r"(?P<name>.+) is in (?P<country>\w+), not (?P<other>\w+)$"),
+        lambda m: f"{m['name']} est en {m['country']}, pas en {m['other']}",
+    ),
+]
+
+
+def _translated(
+    text: str, rules: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]
+) -> str | None:
+    for pattern, write in rules:
+        found = pattern.match(text)
+        if found:
+            return write(found)
+    return None
+
+
 # Field-error reasons by pydantic's error type, with the limits it reports (`ctx`).
 _REASONS_FR: dict[str, Callable[[dict[str, Any]], str]] = {
     "missing": lambda c: "champ obligatoire",
@@ -185,6 +293,7 @@ def field_reason(error: dict[str, Any], english: str, language: Language) -> str
         writer = _REASONS_FR.get(str(error.get("type")))
         if writer is not None:
             return writer(error.get("ctx") or {})
+        return _translated(english, _RULES_FR) or english
     return english
 
 
@@ -195,11 +304,15 @@ def translate_problem(body: dict[str, Any], language: Language) -> dict[str, Any
     slug = str(body.get("type", "")).rsplit(":", 1)[-1]
     if slug in _TITLES_FR:
         body["title"] = _TITLES_FR[slug]
+    errors = body.get("errors") or []
+    for error in errors:
+        # Reasons of the services' own rules (pydantic's were written in French already).
+        error["reason"] = _translated(error["reason"], _RULES_FR) or error["reason"]
     detail = body.get("detail")
     if isinstance(detail, str):
-        for pattern, write in _DETAILS_FR:
-            found = pattern.match(detail)
-            if found:
-                body["detail"] = write(found)
-                break
+        if errors and slug == "validation-error":
+            # A 422's detail lists its field errors: written again from their French reasons.
+            body["detail"] = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        else:
+            body["detail"] = _translated(detail, _DETAILS_FR) or detail
     return body

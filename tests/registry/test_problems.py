@@ -282,3 +282,40 @@ def test_access_and_version_problems_are_in_french_too(anonymous, client, regist
     ).json()
     assert stale["title"] == "Précondition non remplie"
     assert stale["detail"].startswith('If-Match "7" ne correspond pas à la version actuelle "1"')
+
+
+def test_rule_violations_and_duplicates_are_explained_in_french(client, registry: Registry):
+    french = {"Accept-Language": "fr"}
+    lille = registry.authority("Lille")
+    refused = client.post(
+        "/v1/conventions",
+        json={
+            "kind": "twinning",
+            "title": "Jumelage impossible",
+            "parties": [
+                {"actor_id": lille["id"], "role": "signatory"},
+                {"actor_id": "00000000-0000-0000-0000-000000000001", "role": "signatory"},
+            ],
+            "starts_on": "2024-01-01",
+            "ends_on": "2023-01-01",
+        },
+        headers=french,
+    )
+    problem = refused.json()
+    assert refused.status_code == 422 and problem["title"] == "Données invalides"
+    reasons = {e["field"]: e["reason"] for e in problem["errors"]}
+    assert reasons["parties.1.actor_id"] == (
+        "aucun acteur avec l'identifiant 00000000-0000-0000-0000-000000000001"
+    )
+    assert reasons["ends_on"] == "se termine avant de commencer (2024-01-01)"
+    assert "se termine avant de commencer" in problem["detail"]
+    registry.actor("association", "Eau Vive Solidarité")
+    duplicate = client.post(
+        "/v1/actors",
+        json={"kind": "association", "name": "Eau Vive Solidarite", "country": "FR"},
+        headers=french,
+    ).json()
+    assert duplicate["title"] == "Doublon probable"
+    assert duplicate["detail"].startswith(
+        "Eau Vive Solidarite ressemble à un acteur déjà enregistré : Eau Vive Solidarité."
+    )
