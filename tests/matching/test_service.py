@@ -194,7 +194,8 @@ def test_reasons_are_in_french_when_accept_language_prefers_it(system: System):
         answer = httpx.get(url, params={"limit": 50}, headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-language"] == ("fr" if "fr" in (language or "") else "en")
-        item = next(i for i in answer.json()["items"] if i["actor"]["id"] == kayes["id"])
+        item = next((i for i in answer.json()["items"] if i["actor"]["id"] == kayes["id"]), None)
+        assert item is not None, "Kayes is not suggested yet"
         return {r["code"]: r["text"] for r in item["reasons"]}
 
     eventually(lambda: "migrant_bridge" in texts(None), what="the bridge reason")
