@@ -139,8 +139,11 @@ class Dispatcher:
                     continue
                 attempted += len(claimed)
                 for item in claimed:
-                    claims[pool.submit(self.deliver, item, client)] = item
-                in_flight = {future for future in claims if not future.done()}
+                    future = pool.submit(self.deliver, item, client)
+                    claims[future] = item
+                    # In flight until `wait` says it is done, even if it already is: the loop
+                    # then goes round again and claims what is due next.
+                    in_flight.add(future)
                 claims = {future: claims[future] for future in in_flight}
                 if in_flight:
                     # A finished delivery frees a slot, and its endpoint's share.
