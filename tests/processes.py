@@ -5,13 +5,28 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-__all__ = ["ROOT", "Service", "free_port", "registry_env", "run_cli"]
+__all__ = ["ROOT", "Service", "free_port", "registry_env", "run_cli", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """Wait until `check` holds; a service not answering yet (an HTTP error, a missing key or
+    value in its answer) only means "not yet"."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.1)
 
 
 def free_port() -> int:

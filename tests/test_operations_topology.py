@@ -8,7 +8,6 @@ its deliveries to the other at once."""
 import json
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from shared.db import make_engine
 from shared.migrate import upgrade
 from tests.conftest import bearer, issue_key
 from tests.databases import POSTGRES_URL, fresh_database
-from tests.processes import Service, free_port
+from tests.processes import Service, free_port, wait_for
 from tests.receiver import Receiver
 
 pytestmark = [
@@ -32,18 +31,6 @@ pytestmark = [
 ]
 
 CHANGES = 500
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass  # not up yet
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.1)
 
 
 def metric_names(url: str) -> dict[str, float]:

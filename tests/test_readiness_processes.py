@@ -4,7 +4,6 @@ services as real processes on 127.0.0.1."""
 import signal
 import threading
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -13,21 +12,9 @@ from shared.access import Scope
 from shared.db import make_engine
 from shared.migrate import upgrade
 from tests.conftest import bearer, issue_key
-from tests.processes import Service, free_port, registry_env
+from tests.processes import Service, free_port, registry_env, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.1)
 
 
 def ready(url: str) -> httpx.Response:

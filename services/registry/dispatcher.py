@@ -175,14 +175,7 @@ class Dispatcher:
         try:
             with Session(self.engine) as session:
                 for item in items:
-                    session.execute(
-                        update(WebhookDelivery)
-                        .where(
-                            col(WebhookDelivery.id) == item.delivery_id,
-                            col(WebhookDelivery.lease_until) == item.lease_until,
-                        )
-                        .values(lease_until=None)
-                    )
+                    _release(session, item)
                 session.commit()
         except OperationalError:
             log.warning("could not hand back %d deliveries: their leases will run out", len(items))
@@ -336,14 +329,7 @@ class Dispatcher:
             if enabled and deleted_at is None and url == item.url:
                 return True
             # Give the lease back at once: the endpoint's share is free for its new URL.
-            session.execute(
-                update(WebhookDelivery)
-                .where(
-                    col(WebhookDelivery.id) == item.delivery_id,
-                    col(WebhookDelivery.lease_until) == item.lease_until,
-                )
-                .values(lease_until=None)
-            )
+            _release(session, item)
             session.commit()
             return False
 
@@ -429,6 +415,18 @@ class Dispatcher:
             session.commit()
         if purged:
             log.info("purged %d events older than the retention period", purged)
+
+
+def _release(session: Session, item: Claimed) -> None:
+    """Give up `item`'s lease, if it is still the one this claim took."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.id) == item.delivery_id,
+            col(WebhookDelivery.lease_until) == item.lease_until,
+        )
+        .values(lease_until=None)
+    )
 
 
 def _disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:

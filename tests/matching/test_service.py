@@ -52,7 +52,8 @@ def test_suggestions_follow_conventions_and_deletions_within_seconds(system: Sys
     assert gone.status_code == 404
 
 
-def test_a_migrant_organisation_bridges_its_two_territories(system: System):
+def _bridged(system: System) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Montreuil, Kayes, and a migrant organisation based in one and originating from the other."""
     montreuil = system.authority("Montreuil")
     kayes = system.authority("Kayes", "ML")
     organisation = system.post(
@@ -65,6 +66,11 @@ def test_a_migrant_organisation_bridges_its_two_territories(system: System):
             "origin_ids": [kayes["id"]],
         },
     )
+    return montreuil, kayes, organisation
+
+
+def test_a_migrant_organisation_bridges_its_two_territories(system: System):
+    montreuil, kayes, organisation = _bridged(system)
 
     def bridge() -> dict[str, Any] | None:
         for item in system.suggestions(montreuil):
@@ -175,18 +181,7 @@ def test_a_malformed_event_in_the_feed_is_skipped_and_shown_in_health(system: Sy
 
 
 def test_reasons_are_in_french_when_accept_language_prefers_it(system: System):
-    montreuil = system.authority("Montreuil")
-    kayes = system.authority("Kayes", "ML")
-    system.post(
-        "/v1/actors",
-        {
-            "kind": "migrant_organisation",
-            "name": "Ressortissants de Kayes à Montreuil",
-            "country": "FR",
-            "based_in_id": montreuil["id"],
-            "origin_ids": [kayes["id"]],
-        },
-    )
+    montreuil, kayes, _ = _bridged(system)
     url = f"{system.matching_url}/v1/actors/{montreuil['id']}/suggestions"
 
     def texts(language: str | None) -> dict[str, str]:
