@@ -212,7 +212,7 @@ class _Scorer:
     ) -> dict[str, float]:
         del candidates  # the scorer generates its own
         if self._ready is None or self._ready[0]() is not graph:
-            self._ready = (weakref.ref(graph), train(graph.copy()), FeatureSpace.of(graph))
+            self._ready = (weakref.ref(graph), train(graph), FeatureSpace.of(graph))
         _, model, space = self._ready
         found = suggest(graph, source, model=model, space=space, limit=graph.g.number_of_nodes())
         return {s.actor_id: s.score for s in found}

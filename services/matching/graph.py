@@ -16,6 +16,7 @@ territory of origin), ``active_in`` (an actor → the target territory of its co
 project; a ``country:XX`` node when only the target country is known).
 """
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -45,7 +46,7 @@ COORDINATION = frozenset({"cooperates_with", "member_of", "coordinates"})
 _PARTNERSHIP = COORDINATION | {"supports", "active_in"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a national graph holds some 700,000 of them
 class Tie:
     type: str
     source: str  # e.g. "convention:<id>", "relationship:<id>", "actor:<id>"
@@ -126,6 +127,17 @@ class CooperationGraph:
                 del neighbours[other]
         return copy
 
+    def discard(self) -> None:
+        """Empty this graph now (a copy that has served): networkx keeps a graph in a
+        reference cycle with its cached views, so without this only the cycle collector, a
+        second's pause of every thread at national scale, would free it."""
+        self.g.clear()
+        self.versions.clear()
+        self._edges_of.clear()
+        self.by_theme.clear()
+        self.by_country.clear()
+        self._waiting.clear()
+
     # --- reading -------------------------------------------------------------------------------
 
     def actor(self, actor_id: str) -> dict[str, Any]:
@@ -185,7 +197,7 @@ class CooperationGraph:
         key = f"actor:{actor.id}"
         if self._is_stale(key, actor):
             return
-        actor_id = str(actor.id)
+        actor_id = _id(actor.id)
         self._drop_source(key)
         if actor.deleted_at:
             self._remove_actor(actor_id)
@@ -203,24 +215,24 @@ class CooperationGraph:
             latitude=actor.latitude,
             longitude=actor.longitude,
             population=actor.population,
-            based_in=_str(actor.based_in_id),
-            origins=frozenset(str(o) for o in actor.origin_ids),
+            based_in=_id(actor.based_in_id) if actor.based_in_id else None,
+            origins=frozenset(_id(o) for o in actor.origin_ids),
             intervention_countries=frozenset(actor.intervention_countries),
         )
         for theme in actor.themes:
             self.by_theme[theme].add(actor_id)
         self.by_country[actor.country].add(actor_id)
         if actor.based_in_id:
-            self._link(actor_id, str(actor.based_in_id), Tie("based_in", key, origin=actor_id))
+            self._link(actor_id, _id(actor.based_in_id), Tie("based_in", key, origin=actor_id))
         for origin in actor.origin_ids:
-            self._link(actor_id, str(origin), Tie("originates_from", key, origin=actor_id))
+            self._link(actor_id, _id(origin), Tie("originates_from", key, origin=actor_id))
 
     def put_convention(self, convention: ConventionRecord) -> None:
-        parties = [str(p.actor_id) for p in convention.parties]
+        parties = [_id(p.actor_id) for p in convention.parties]
         self._put_cooperation("convention", convention, parties)
 
     def put_project(self, project: ProjectRecord) -> None:
-        members = [str(project.lead_id)] + [str(p.actor_id) for p in project.partners]
+        members = [_id(project.lead_id)] + [_id(p.actor_id) for p in project.partners]
         self._put_cooperation("project", project, members)
 
     def put_relationship(self, relationship: RelationshipRecord) -> None:
@@ -230,7 +242,7 @@ class CooperationGraph:
         self._drop_source(key)
         if relationship.deleted_at:
             return
-        subject, obj = str(relationship.subject_id), str(relationship.object_id)
+        subject, obj = _id(relationship.subject_id), _id(relationship.object_id)
         ends_on = _date(relationship.ends_on)
         tie = Tie(
             str(relationship.kind),
@@ -263,7 +275,7 @@ class CooperationGraph:
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 self._link(a, b, Tie("cooperates_with", **tie_args))
-        target = _str(work.target_id)
+        target = _id(work.target_id) if work.target_id else None
         if target is None and work.target_country:
             target = self._country(work.target_country)
         # A draft (e.g. an adopted federation proposal) already coordinates its members, but
@@ -364,6 +376,12 @@ class CooperationGraph:
             graph.put_relationship(relationship)
         graph.retry_waiting()
         return graph
+
+
+def _id(value: Any) -> str:
+    """An actor id as the graph keeps it: one string object per actor, however many ties name
+    it (each tie used to bring its own copy of the id, ~70 MB at 100,000 actors)."""
+    return sys.intern(str(value))
 
 
 def _str(value: Any) -> str | None:

@@ -65,6 +65,24 @@ def test_the_ranker_learns_from_the_graph_and_ranks_a_planted_hidden_tie_first()
     assert space.nodes[ranked.rows[0]] == planted[1]
 
 
+def test_training_hides_ties_in_its_own_copy_and_leaves_the_graph_as_it_was():
+    towns, conventions = _network()
+    graph = _graph(towns, conventions)
+    edges = {(a, b): dict(d["ties"]) for a, b, d in graph.g.edges(data=True)}
+    model = train(graph, seed=4)
+    assert model.kind == "learned" and model.training["hidden_pairs"] > 0
+    assert {(a, b): dict(d["ties"]) for a, b, d in graph.g.edges(data=True)} == edges
+
+
+def test_a_discarded_copy_is_empty_and_the_graph_it_came_from_is_not():
+    towns, conventions = _network(circles=3)
+    graph = _graph(towns, conventions)
+    copy = graph.read_copy()
+    copy.discard()
+    assert copy.g.number_of_nodes() == 0 and copy.g.number_of_edges() == 0
+    assert graph.g.number_of_nodes() == len(towns) and graph.g.number_of_edges() > 0
+
+
 def test_a_graph_too_small_to_learn_from_is_served_by_the_prior():
     towns, conventions = _network(circles=3)
     graph = _graph(towns, conventions)

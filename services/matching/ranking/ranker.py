@@ -24,6 +24,7 @@ from typing import Any
 from services.matching.graph import CooperationGraph
 from services.matching.ranking.features import FeatureSpace
 from services.matching.ranking.model import PRIOR, RankingModel
+from shared.operations.memory import release_freed_memory
 
 __all__ = ["Ranker"]
 
@@ -93,10 +94,15 @@ class Ranker:
     def _build(self, graph: CooperationGraph, revision: int, lock: AbstractContextManager[Any]):
         started = time.monotonic()
         space = None
+        copy = CooperationGraph()
         try:
-            space = FeatureSpace.of(graph.read_copy(lock))
+            copy = graph.read_copy(lock)
+            space = FeatureSpace.of(copy)
         except Exception:  # the current space keeps serving; the next query tries again
             log.exception("building the feature space failed")
+        finally:
+            copy.discard()
+            release_freed_memory()
         with lock:
             if space is not None and (self._space_revision or -1) <= revision:
                 self._install(space, revision, started)

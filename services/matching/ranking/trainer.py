@@ -1,7 +1,7 @@
 """Trains the ranker in the background: once the graph is loaded, then after enough changes.
 
-Training works on a copy of the graph taken a slice at a time under the holder's lock
-(`CooperationGraph.read_copy`: the follower and suggestions wait at most one slice) and runs
+Training works on a copy of the graph that `train` takes a slice at a time under the holder's
+lock (`CooperationGraph.read_copy`: the follower and suggestions wait at most one slice) and runs
 outside it, so suggestions keep being served (by the previous model) meanwhile; the new model
 replaces the old one in a single assignment.
 """
@@ -46,7 +46,7 @@ class Trainer:
             self.holder.ranker.training = True
         started = time.monotonic()
         try:
-            model = train(graph.read_copy(self.holder.lock), seed=self.seed)
+            model = train(graph, lock=self.holder.lock, seed=self.seed)
         except Exception as error:  # a failed training keeps the model that serves
             log.exception("training the ranker failed; the current model keeps serving")
             with self.holder.lock:
