@@ -46,7 +46,10 @@ FEATURES = (
     "crowding",  # uncoordinated partners already active in the candidate territory (log1p)
 )
 _PAGERANK_ALPHA = 0.2  # restart probability of the personalised walk
-_PAGERANK_STEPS = 24
+# 12 steps leave 0.8¹² ≈ 7 % of the walk's mass unspread, against 0.5 % for the 24 it took
+# before: on the real sister-city network (`make evaluate`, 5 seeds) both gave recall@10 0.213
+# and MRR 0.135–0.136, and half the steps halve the cost of a first query at national scale.
+_PAGERANK_STEPS = 12
 _PAGERANK_FLOOR = 1e-9
 _NETWORK_TIES = frozenset({"member_of", "coordinates"})
 # Bounds of the candidate pool (see `FeatureSpace.pool` and docs/matching.md).
@@ -305,18 +308,21 @@ class FeatureSpace:
         reached: np.ndarray | None = np.array([start])
         for _ in range(_PAGERANK_STEPS):
             if reached is not None:
-                # W·rank where rank is 0 outside `reached`: the adjacency is symmetric, so its
-                # rows of the reached nodes are the columns of W the product needs.
-                spread = adjacency[reached].T @ (rank[reached] * inverse[reached])
+                # W·rank where rank is 0 outside `reached`: the adjacency is symmetric and 0/1,
+                # so that is the sum of the rows of the reached nodes, each weighted by its
+                # share; a gather, not a submatrix (which cost a millisecond a step).
+                columns, owner = _row_entries(adjacency, reached)
+                shares = rank[reached] * inverse[reached]
+                spread = np.bincount(columns, weights=shares[owner], minlength=n).astype(float)
+                # The walk now reaches the neighbours of what it had reached, and only them.
+                reached = np.union1d(reached, columns)
+                if len(reached) >= _SPARSE_WALK_SHARE * n:
+                    reached = None
             else:
                 spread = adjacency @ (rank * inverse)
             spread *= 1 - _PAGERANK_ALPHA
             spread[start] += _PAGERANK_ALPHA
             rank = spread
-            if reached is not None:
-                reached = np.flatnonzero(rank)
-                if len(reached) >= _SPARSE_WALK_SHARE * n:
-                    reached = None
         return rank[self.walk_position]
 
     def ties_with_country(self, row: int, country: int) -> float:
@@ -428,6 +434,16 @@ class SourceView:
 
     def __repr__(self) -> str:  # pragma: no cover - for debugging only
         return f"SourceView({len(self.two_hops)} within two hops)"
+
+
+def _row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The column of every stored entry of `rows` of a CSR matrix, and which of `rows` (by
+    position) each belongs to: a gather, without building the submatrix."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return matrix.indices[starts[owner] + offsets], owner
 
 
 def _coordinate(attrs: dict[str, Any], name: str) -> float:
