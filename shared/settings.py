@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ServiceSettings"]
@@ -46,6 +46,12 @@ class ServiceSettings(BaseSettings):
         description="On SIGTERM, how long requests in flight may take to finish before the "
         "process stops.",
     )
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        # LOG_LEVEL=WARNING is how Python's logging spells it; both spellings mean the same.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def cors_origins(self) -> list[str]:

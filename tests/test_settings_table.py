@@ -71,3 +71,10 @@ def test_every_setting_is_in_the_table_with_its_default():
 def test_the_table_lists_only_settings():
     unknown = sorted(set(table()) - set(settings()) - NOT_SETTINGS)
     assert not unknown, f"the README documents variables no settings class reads: {unknown}"
+
+
+def test_log_settings_take_the_spelling_of_pythons_logging_too(monkeypatch):
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    settings = RegistrySettings()
+    assert (settings.log_level, settings.log_format) == ("warning", "json")
