@@ -19,6 +19,7 @@ from shared.db import make_engine
 from shared.errors import install_problem_handlers
 from shared.hardening import DOCS_ASSETS, document_limits_and_access, install_hardening
 from shared.http import http_client
+from shared.operations.memory import limit_heap_arenas
 from shared.operations.middleware import ObservedRequestsMiddleware
 from shared.ratelimit import RateLimiter, write_limit
 
@@ -38,6 +39,7 @@ proposal's actors (or `admin`). Keys are issued by the registry.
 def create_app(settings: MatchingSettings | None = None, *, follow: bool = True) -> FastAPI:
     """The app; with `follow`, it loads the registry and follows its feed in the background."""
     settings = settings or get_settings()
+    limit_heap_arenas()  # before the follower, trainer and worker threads start
     engine = make_engine(settings.database_url)
     holder = GraphHolder(ranker=Ranker(max_age_seconds=settings.features_max_age_seconds))
     client = http_client(settings.registry_url, settings.request_timeout_seconds)

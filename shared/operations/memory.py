@@ -13,22 +13,38 @@ import ctypes
 import ctypes.util
 from functools import cache
 
-__all__ = ["release_freed_memory"]
+__all__ = ["limit_heap_arenas", "release_freed_memory"]
+
+_M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 
 
 @cache
-def _malloc_trim() -> "ctypes._NamedFuncPointer | None":
+def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        return ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc
+        library = ctypes.CDLL(name)
+    except OSError:
         return None
+    return library if hasattr(library, "malloc_trim") and hasattr(library, "mallopt") else None
+
+
+def limit_heap_arenas(count: int = 2) -> None:
+    """At most `count` malloc arenas for the process's threads (those it already has keep
+    theirs).
+
+    glibc gives each new thread a heap of its own (up to eight per core); a thread that builds a
+    graph copy then leaves its freed pages behind where no other thread reuses them. CPython
+    allocates under its global lock anyway, so more arenas buy no parallelism here.
+    `MALLOC_ARENA_MAX` in the environment says the same before the process starts."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, count)
 
 
 def release_freed_memory() -> None:
     """Hand the heap's free pages back to the system."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

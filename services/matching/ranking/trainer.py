@@ -12,6 +12,7 @@ import time
 
 from services.matching.follower import GraphHolder
 from services.matching.ranking.training import train
+from shared.operations.memory import release_freed_memory
 
 __all__ = ["Trainer"]
 
@@ -60,6 +61,7 @@ class Trainer:
             ranker.model, ranker.trained_revision = model, revision
             ranker.training, ranker.last_error = False, None
             ranker.trainings += 1
+        release_freed_memory()  # the training's temporaries, a few hundred megabytes at scale
         log.info(
             "ranker %s (%s) ready in %.1f s: %s",
             model.version,
