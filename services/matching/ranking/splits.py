@@ -48,10 +48,11 @@ def hide(graph: CooperationGraph, pairs: Iterable[tuple[str, str]]) -> None:
     """Remove every `cooperates_with` and `active_in` tie between the two actors of each pair
     (the edge too when nothing else joins them): the graph no longer knows they cooperate."""
     for a, b in pairs:
-        ties = graph.g.edges[a, b]["ties"]
-        for key in [key for key, tie in ties.items() if tie.type in HIDDEN_TIES]:
-            del ties[key]
-        if not ties:
+        edge = graph.g.edges[a, b]
+        kept = {key: tie for key, tie in edge["ties"].items() if tie.type not in HIDDEN_TIES}
+        if kept:
+            edge["ties"] = kept  # replaced, not changed (`CooperationGraph`): it may be shared
+        else:
             graph.g.remove_edge(a, b)
 
 
