@@ -72,19 +72,6 @@ class CooperationGraph:
     # Ties whose other actor has not arrived yet, by source; linked by `retry_waiting`.
     _waiting: dict[str, list[tuple[str, str, Tie]]] = field(default_factory=dict)
 
-    def copy(self) -> "CooperationGraph":
-        """A copy whose ties can be changed (hidden, as training does) without touching this one."""
-        copy = CooperationGraph(versions=dict(self.versions))
-        copy.g.add_nodes_from(self.g.nodes(data=True))
-        copy.g.add_edges_from(
-            (a, b, {"ties": dict(d["ties"])}) for a, b, d in self.g.edges(data=True)
-        )
-        for theme, members in self.by_theme.items():
-            copy.by_theme[theme] = set(members)
-        for country, members in self.by_country.items():
-            copy.by_country[country] = set(members)
-        return copy
-
     def read_copy(
         self, lock: AbstractContextManager[Any] | None = None, *, step: int = 2_000
     ) -> "CooperationGraph":

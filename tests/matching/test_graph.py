@@ -226,22 +226,10 @@ def test_a_copy_keeps_the_ties_it_was_taken_with_while_the_graph_changes():
     copy = graph.read_copy()
     # The graph changes after the copy: a second convention on one edge, one ended.
     graph.put_convention(convention("c3", "evry", "kayes"))
-    graph.put_convention(record("convention", _deleted("c2", "evry", "lyon")))
+    graph.put_convention(
+        convention("c2", "evry", "lyon", version=2, deleted_at="2026-01-01T00:00:00Z")
+    )
     assert {t.source for t in graph.ties("evry", "kayes")} == {"convention:c1", "convention:c3"}
     assert not graph.g.has_edge("evry", "lyon")
     assert [t.source for t in copy.ties("evry", "kayes")] == ["convention:c1"]
     assert [t.source for t in copy.ties("evry", "lyon")] == ["convention:c2"]
-
-
-def _deleted(convention_id: str, *parties: str) -> dict[str, Any]:
-    return {
-        "id": convention_id,
-        "version": 2,
-        "status": "active",
-        "themes": ["water_sanitation"],
-        "parties": [{"actor_id": party, "role": "signatory"} for party in parties],
-        "target_id": None,
-        "starts_on": "2020-01-01",
-        "ends_on": None,
-        "deleted_at": "2026-01-01T00:00:00Z",
-    }
