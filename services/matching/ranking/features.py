@@ -46,10 +46,11 @@ FEATURES = (
     "crowding",  # uncoordinated partners already active in the candidate territory (log1p)
 )
 _PAGERANK_ALPHA = 0.2  # restart probability of the personalised walk
-# 12 steps leave 0.8¹² ≈ 7 % of the walk's mass unspread, against 0.5 % for the 24 it took
-# before: on the real sister-city network (`make evaluate`, 5 seeds) both gave recall@10 0.213
-# and MRR 0.135–0.136, and half the steps halve the cost of a first query at national scale.
-_PAGERANK_STEPS = 12
+# 8 steps leave 0.8⁸ ≈ 17 % of the walk's mass unspread (0.5 % for the 24 it once took): on the
+# real sister-city network (`make evaluate`, 5 seeds) 24, 12 and 8 steps gave recall@10
+# 0.213–0.214 and MRR 0.135–0.138, and the walk is most of the cost of a first query at
+# national scale. α = 0.3 at 8 steps ranked no better (0.213 / 0.136).
+_PAGERANK_STEPS = 8
 _PAGERANK_FLOOR = 1e-9
 _NETWORK_TIES = frozenset({"member_of", "coordinates"})
 # Bounds of the candidate pool (see `FeatureSpace.pool` and docs/matching.md).
@@ -58,9 +59,11 @@ _BY_PAGERANK = 500
 _COUNTRIES = 6
 _POPULAR = 100
 _POPULAR_IN_GROUP = 150
-# While the walk's mass is on fewer nodes than this share of the graph, a step reads only the
-# rows of those nodes instead of the whole matrix.
-_SPARSE_WALK_SHARE = 0.05
+# While the rows of the nodes the walk has reached hold less than this share of the matrix's
+# entries, a step reads only those rows instead of the whole matrix. Gathering an entry costs
+# a few times what a whole-matrix product spends on it, and tied nodes are reached early, so
+# the share is of entries, not of nodes (at 100,000 actors, 0.1–0.25 gave the fastest walks).
+_SPARSE_WALK_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -286,8 +289,8 @@ class FeatureSpace:
             reached,
             self.popular,
             *(self.popular_in_country[c][:_POPULAR_IN_GROUP] for c in partner_countries),
-            *(self.popular_in_theme[t] for t in self.themes[source].indices),
-            self.adjacency[source].indices,
+            *(self.popular_in_theme[t] for t in _row_indices(self.themes, source)),
+            _row_indices(self.adjacency, source),
         ]
         if bridged is not None:
             parts.append(bridged)
@@ -306,17 +309,24 @@ class FeatureSpace:
         rank = np.zeros(n)
         rank[start] = 1.0
         reached: np.ndarray | None = np.array([start])
+        # Marks the reached nodes: a set union of sorted arrays cost more than the gather.
+        is_reached = np.zeros(n, dtype=bool)
+        is_reached[start] = True
+        entries_per_row = np.diff(adjacency.indptr)
+        sparse_until = _SPARSE_WALK_SHARE * adjacency.nnz
         for _ in range(_PAGERANK_STEPS):
             if reached is not None:
                 # W·rank where rank is 0 outside `reached`: the adjacency is symmetric and 0/1,
                 # so that is the sum of the rows of the reached nodes, each weighted by its
-                # share; a gather, not a submatrix (which cost a millisecond a step).
+                # share; a gather, not a submatrix (which cost a millisecond a step). Each
+                # node's sum adds the same terms in the same order as the whole product.
                 columns, owner = _row_entries(adjacency, reached)
                 shares = rank[reached] * inverse[reached]
-                spread = np.bincount(columns, weights=shares[owner], minlength=n).astype(float)
+                spread = _weighted_count(columns, shares[owner], n)
                 # The walk now reaches the neighbours of what it had reached, and only them.
-                reached = np.union1d(reached, columns)
-                if len(reached) >= _SPARSE_WALK_SHARE * n:
+                is_reached[columns] = True
+                reached = np.flatnonzero(is_reached)
+                if entries_per_row[reached].sum() >= sparse_until:
                     reached = None
             else:
                 spread = adjacency @ (rank * inverse)
@@ -338,7 +348,7 @@ class FeatureSpace:
             return np.zeros(len(candidates))
         for member in {source, int(self.home[source])}:
             if member >= 0:
-                sizes -= np.isin(candidates, self.crowd_of_member[member].indices)
+                sizes -= np.isin(candidates, _row_indices(self.crowd_of_member, member))
         return np.where(sizes >= 2, sizes, 0.0)
 
     def matrix(
@@ -377,8 +387,7 @@ class FeatureSpace:
             self.longitude[candidates],
         )
         known = ~np.isnan(km)
-        source_themes = self.themes[source]
-        shared = _take(self.themes[candidates] @ source_themes.T, None)
+        shared = _row_products(self.themes, candidates, _dense_row(self.themes, source))
         theme_union = self.theme_count[source] + self.theme_count[candidates] - shared
         same_network = view.network_peers[candidates] > 0
         homes = self.home[candidates]
@@ -388,10 +397,10 @@ class FeatureSpace:
             else np.zeros(len(candidates), dtype=bool)
         )
         level_source = self.level[source]
-        candidate_country_ties = _take(self.country_ties_by_country[:, [source_country]], None)[
+        candidate_country_ties = _dense_row(self.country_ties_by_country, source_country)[
             candidates
         ]
-        source_country_ties = _take(self.country_ties[source], None)[their_country]
+        source_country_ties = _dense_row(self.country_ties, source)[their_country]
         columns = [
             np.log1p(cn),
             aa,
@@ -420,30 +429,72 @@ class FeatureSpace:
 class SourceView:
     """What the features of one query read of its source, over the whole graph: paths of
     length 2 (plain, Adamic–Adar and resource-allocation weighted) and network peers, each a
-    dense vector by row, computed once and shared by the pool and the feature matrix."""
+    dense vector by row, computed once and shared by the pool and the feature matrix.
+
+    Each is a weighted count over the rows of the source's partners, read straight from the
+    sparse arrays: building sparse products and slices cost more here than the sums, at
+    every size of graph. Each node's sum adds the same terms in the same order as the
+    product `row · A` would."""
 
     def __init__(self, space: FeatureSpace, source: int) -> None:
-        a = space.adjacency
-        row = a[source]
-        two = row @ a
-        self.two_hops: np.ndarray = np.sort(two.indices).astype(np.int64)
-        self.common: np.ndarray = _take(two, None)
-        self.adamic_adar: np.ndarray = _take(row.multiply(space.weights_aa) @ a, None)
-        self.resource_allocation: np.ndarray = _take(row.multiply(space.weights_ra) @ a, None)
-        self.network_peers: np.ndarray = _take(space.networks[source] @ space.network_members, None)
+        a, n = space.adjacency, len(space.nodes)
+        partners = _row_indices(a, source)
+        columns, owner = _row_entries(a, partners)
+        self.common: np.ndarray = np.bincount(columns, minlength=n).astype(float)
+        self.two_hops: np.ndarray = np.flatnonzero(self.common)
+        self.adamic_adar: np.ndarray = _weighted_count(
+            columns, space.weights_aa[partners][owner], n
+        )
+        self.resource_allocation: np.ndarray = _weighted_count(
+            columns, space.weights_ra[partners][owner], n
+        )
+        peers, _ = _row_entries(space.network_members, _row_indices(space.networks, source))
+        self.network_peers: np.ndarray = np.bincount(peers, minlength=n).astype(float)
 
     def __repr__(self) -> str:  # pragma: no cover - for debugging only
         return f"SourceView({len(self.two_hops)} within two hops)"
 
 
+def _dense_row(matrix: sp.csr_matrix | sp.csc_matrix, row: int) -> np.ndarray:
+    """One row of a CSR matrix (a column of a CSC one) as a dense vector."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    dense = np.zeros(matrix.shape[1] if isinstance(matrix, sp.csr_matrix) else matrix.shape[0])
+    dense[matrix.indices[start:end]] = matrix.data[start:end]
+    return dense
+
+
+def _row_products(matrix: sp.csr_matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """matrix[rows] @ vector, without building the submatrix."""
+    positions, owner = _row_positions(matrix, rows)
+    weights = matrix.data[positions] * vector[matrix.indices[positions]]
+    return _weighted_count(owner, weights, len(rows))
+
+
+def _row_indices(matrix: sp.csr_matrix, row: int) -> np.ndarray:
+    """The columns of the stored entries of one row of a CSR matrix, without a slice object."""
+    return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+
+
+def _weighted_count(columns: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    # bincount of no entries is an integer array: a node without partners.
+    return np.bincount(columns, weights=weights, minlength=size).astype(float, copy=False)
+
+
 def _row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The column of every stored entry of `rows` of a CSR matrix, and which of `rows` (by
     position) each belongs to: a gather, without building the submatrix."""
+    positions, owner = _row_positions(matrix, rows)
+    return matrix.indices[positions], owner
+
+
+def _row_positions(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the stored entries of `rows` are in a CSR matrix's arrays, and which of `rows`
+    (by position) each belongs to."""
     starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
     lengths = ends - starts
     owner = np.repeat(np.arange(len(rows)), lengths)
     offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return matrix.indices[starts[owner] + offsets], owner
+    return starts[owner] + offsets, owner
 
 
 def _coordinate(attrs: dict[str, Any], name: str) -> float:
@@ -487,12 +538,6 @@ def _lift(adjacency: sp.csr_matrix, codes: np.ndarray, size: int) -> np.ndarray:
     by_group = observed.sum(axis=1)
     expected = np.outer(by_group, by_group) / total
     return np.log((observed + 1.0) / (expected + 1.0))
-
-
-def _take(vector: sp.spmatrix | np.ndarray, columns: np.ndarray | None) -> np.ndarray:
-    dense = vector.toarray() if sp.issparse(vector) else np.asarray(vector)
-    dense = dense.ravel()
-    return dense if columns is None else dense[columns]
 
 
 def _great_circle_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
