@@ -55,10 +55,14 @@ def likely_duplicates(
     comparable = comparable_name(name)
     keys = sorted(probe_keys(kind, country, comparable))
     # Candidates are scored from the index alone, as plain strings; only the few that score
-    # are read from the actors.
-    candidates = session.exec(
-        select(ActorNameKey.comparable).where(col(ActorNameKey.key).in_(keys)).distinct()
-    ).all()
+    # are read from the actors. Plain statements on the tables: the ORM's compile step cost
+    # more than these look-ups, on every write.
+    connection = session.connection()
+    candidates = (
+        connection.execute(select(_KEYS.c.comparable).where(_KEYS.c.key.in_(keys)).distinct())
+        .scalars()
+        .all()
+    )
     close = [
         match
         for match, _, _ in process.extract(
@@ -67,17 +71,21 @@ def likely_duplicates(
     ]
     if not close:
         return []
-    rows = session.exec(
-        select(Actor.id, Actor.name)
-        .join(ActorNameKey, col(ActorNameKey.actor_id) == Actor.id)
+    rows = connection.execute(
+        select(_ACTORS.c.id, _ACTORS.c.name)
+        .join(_KEYS, _KEYS.c.actor_id == _ACTORS.c.id)
         .where(
-            col(ActorNameKey.key).in_(keys),
-            col(ActorNameKey.comparable).in_(close),
-            col(Actor.deleted_at).is_(None),
+            _KEYS.c.key.in_(keys),
+            _KEYS.c.comparable.in_(close),
+            _ACTORS.c.deleted_at.is_(None),
         )
         .distinct()
     ).all()
     return similar_names(name, {row.id: row.name for row in rows}, threshold)
+
+
+_KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
+_ACTORS = Actor.__table__  # type: ignore[attr-defined]
 
 
 def _keys_of(actor: Actor) -> list[str]:

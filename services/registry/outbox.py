@@ -114,7 +114,7 @@ def _event_data(session: Session, resource: Resource) -> dict[str, Any]:
     return record.model_validate(public | tombstone).model_dump(mode="json", exclude_none=False)
 
 
-def record_change(session: Session, resource: Resource, action: str) -> Event | None:
+def record_change(session: Session, resource: Resource, action: str) -> None:
     """Append the event of `resource` after its change, and one delivery per subscribed endpoint.
 
     On PostgreSQL, sequence numbers are handed out at insert time but become visible at commit,
@@ -126,6 +126,7 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
     A bulk unit of work (an import) takes the lock once, at its first change, and writes its
     events, audit entries and deliveries once per batch, in `flush_events`, as plain rows: an
     ORM object per event costs more than the change it records. A dry run records no event.
+    A single change writes its event and audit entry the same way, as rows, not ORM objects.
     """
     bulk = bulk_of(session)
     if bulk is not None and bulk.dry_run:
@@ -152,14 +153,14 @@ def record_change(session: Session, resource: Resource, action: str) -> Event | 
     if bulk is not None:
         bulk.pending_events.append(columns)
         bulk.pending_audit.append(audit.entry(session, columns["type"], resource_type, resource.id))
-        return None
-    event = Event(**columns)
-    session.add(event)
-    audit.record(session, event.type, resource_type, resource.id)
-    session.flush()
-    assert event.sequence is not None
-    _add_deliveries(session, [(event.sequence, event.type)])
-    return event
+        return
+    sequence = session.execute(_INSERT_EVENT, columns).scalar_one()
+    audit.record(session, columns["type"], resource_type, resource.id)
+    _add_deliveries(session, [(sequence, columns["type"])])
+
+
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.sequence)
 
 
 def flush_events(session: Session) -> None:
@@ -192,13 +193,15 @@ def _lock_feed(session: Session) -> None:
 
 def _subscribed_endpoints(session: Session) -> list[Any]:
     """(id, event_types) of the enabled endpoints: two columns, not ORM objects, on each write."""
-    return list(
-        session.exec(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
-            )
-        )
-    )
+    return list(session.connection().execute(_SUBSCRIBED))
+
+
+# Plain statements (a table's, not an ORM entity's): the ORM's compile step costs more than
+# these small statements themselves, once per write.
+_ENDPOINTS = WebhookEndpoint.__table__.c  # type: ignore[attr-defined]
+_SUBSCRIBED = select(_ENDPOINTS.id, _ENDPOINTS.event_types).where(
+    _ENDPOINTS.enabled.is_(True), _ENDPOINTS.deleted_at.is_(None)
+)
 
 
 def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
