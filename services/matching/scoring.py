@@ -94,15 +94,16 @@ def suggest(
     space = space if space is not None and source in space.index else space_of(graph)
     index = space.index
     excluded = set(exclude) | graph.partners(source) | {source}
+    bridges = bridged(graph, source)
     ranked = rank(
         space,
         model,
         index[source],
         excluded=[index[n] for n in excluded if n in index],
-        bridged=[index[t] for t in bridged(graph, source) if t in index],
+        bridged=[index[t] for t in bridges if t in index],
     )
     grouped = ranked.contributions @ _GROUPS.T
-    words = _Words(graph, space, source, language)
+    words = _Words(graph, space, source, language, bridges)
     found: list[Suggestion] = []
     for position, row in enumerate(ranked.rows):
         candidate = space.nodes[row]
@@ -135,12 +136,13 @@ def score(
     """One candidate's score and reasons, whether or not it is in the source's pool."""
     space = space or space_of(graph)
     row, other = space.index[source], space.index[candidate]
-    bridges = np.array([space.index[t] for t in bridged(graph, source) if t in space.index])
-    features = space.matrix(row, np.array([other]), bridged=bridges)
+    bridges = bridged(graph, source)
+    rows = np.array([space.index[t] for t in bridges if t in space.index], dtype=np.int64)
+    features = space.matrix(row, np.array([other]), bridged=rows)
     contributions = model.contributions(features)
     log_odds = float(model.log_odds(contributions)[0])
     grouped = (contributions @ _GROUPS.T)[0]
-    reasons = _reasons(_Words(graph, space, source, language), candidate, grouped)
+    reasons = _reasons(_Words(graph, space, source, language, bridges), candidate, grouped)
     return Suggestion(candidate, round(1.0 / (1.0 + math.exp(-log_odds)), 4), reasons)
 
 
@@ -151,10 +153,17 @@ class _Words:
     """What the reasons of one query read of its source, read once for all its candidates."""
 
     def __init__(
-        self, graph: CooperationGraph, space: FeatureSpace, source: str, language: Language
+        self,
+        graph: CooperationGraph,
+        space: FeatureSpace,
+        source: str,
+        language: Language,
+        bridged: set[str],
     ) -> None:
         self.graph, self.space, self.source = graph, space, source
         self.language = language
+        # The territories a migrant organisation ties to the source's home (`bridged`).
+        self.bridged = bridged
         self._neighbours: set[str] | None = None
         self._networks: set[str] | None = None
         self._residents: dict[str, list[str]] = {}
@@ -327,6 +336,10 @@ def _shared_themes(words: _Words, b: str, contribution: float) -> Words:
 def _migrant_bridge(words: _Words, b: str, contribution: float) -> Words:
     graph, a = words.graph, words.source
     home_a, home_b = graph.home_of(a), graph.home_of(b)
+    if home_b not in words.bridged:
+        # No organisation ties the two homes either way: the scan below would find none, and
+        # it reads every tie of a candidate's home, thousands for a large city.
+        return say(words.language, "bridge.none"), {}
     for x, y in ((home_a, home_b), (home_b, home_a)):
         if not x or not y or x not in graph.g or y not in graph.g:
             continue
@@ -348,7 +361,7 @@ def _same_network(words: _Words, b: str, contribution: float) -> Words:
     row = space.index.get(b)
     if row is not None and words.source in space.index:
         # The networks the feature compared (the space's): a hub's ties are not read again.
-        theirs = {space.nodes[n] for n in space.networks[row].indices if space.nodes[n] in graph.g}
+        theirs = {space.nodes[n] for n in space.networks_of(row) if space.nodes[n] in graph.g}
     else:
         theirs = _networks(graph, b)
     shared = sorted(words.networks & theirs)

@@ -337,7 +337,13 @@ class FeatureSpace:
 
     def ties_with_country(self, row: int, country: int) -> float:
         """Ties of the node at `row` with actors of the country of index `country`."""
-        return float(self.country_ties[row, country])
+        start, end = self.country_ties.indptr[row], self.country_ties.indptr[row + 1]
+        found = np.flatnonzero(self.country_ties.indices[start:end] == country)
+        return float(self.country_ties.data[start + found[0]]) if len(found) else 0.0
+
+    def networks_of(self, row: int) -> np.ndarray:
+        """Rows of the networks the node at `row` is a member of (or is coordinated by)."""
+        return _row_indices(self.networks, row)
 
     def _crowding(self, source: int, candidates: np.ndarray) -> np.ndarray:
         """Per candidate territory, the uncoordinated authorities at work there, leaving out
