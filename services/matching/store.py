@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from services.matching.models import Feedback
 from shared.access import Principal
@@ -31,11 +31,20 @@ def record_feedback(
     return feedback
 
 
+_FEEDBACK = Feedback.__table__  # type: ignore[attr-defined]
+# Three columns from the table, not ORM objects: every suggestion request reads its source's
+# feedback, even one answered from the cache, and the ORM's part was most of that read.
+_VERDICTS = select(_FEEDBACK.c.actor_id, _FEEDBACK.c.candidate_id, _FEEDBACK.c.verdict).order_by(
+    _FEEDBACK.c.created_at
+)
+
+
 def _latest(session: Session, actor_id: uuid.UUID | None = None) -> dict[tuple[str, str], str]:
-    statement = select(Feedback).order_by(col(Feedback.created_at))
+    statement = _VERDICTS
     if actor_id is not None:
-        statement = statement.where(Feedback.actor_id == actor_id)
-    return {(str(f.actor_id), str(f.candidate_id)): f.verdict for f in session.exec(statement)}
+        statement = statement.where(_FEEDBACK.c.actor_id == actor_id)
+    rows = session.connection().execute(statement)
+    return {(str(actor), str(candidate)): verdict for actor, candidate, verdict in rows}
 
 
 def dismissed_by(session: Session, actor_id: uuid.UUID) -> set[str]:
