@@ -107,9 +107,9 @@ def index_actor(session: Session, actor: Actor, *, created: bool) -> None:
         bulk.pending_name_keys[actor.id] = rows
         return
     if not created:
-        session.execute(delete(ActorNameKey).where(col(ActorNameKey.actor_id) == actor.id))
+        session.execute(delete(_KEYS).where(_KEYS.c.actor_id == actor.id))
     if rows:
-        session.execute(insert(ActorNameKey), rows)
+        session.execute(insert(_KEYS), rows)
 
 
 def flush_pending(session: Session) -> None:
@@ -120,10 +120,10 @@ def flush_pending(session: Session) -> None:
     removals, pending = bulk.pending_name_key_removals, bulk.pending_name_keys
     bulk.pending_name_key_removals, bulk.pending_name_keys = set(), {}
     if removals:
-        session.execute(delete(ActorNameKey).where(col(ActorNameKey.actor_id).in_(removals)))
+        session.execute(delete(_KEYS).where(_KEYS.c.actor_id.in_(removals)))
     rows = [row for keyed in pending.values() for row in keyed]
     if rows:
-        session.execute(insert(ActorNameKey), rows)
+        session.execute(insert(_KEYS), rows)
 
 
 class NameIndex:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import event, insert, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from services.registry import audit
 from services.registry.bulk import bulk_of
@@ -174,15 +174,15 @@ def flush_events(session: Session) -> None:
     bulk.pending_events, bulk.pending_audit = [], []
     if _subscribed_endpoints(session):
         inserted = session.execute(
-            insert(Event).returning(
-                col(Event.sequence), col(Event.type), sort_by_parameter_order=True
+            insert(_EVENTS).returning(
+                _EVENTS.c.sequence, _EVENTS.c.type, sort_by_parameter_order=True
             ),
             events,
         )
         _add_deliveries(session, [(sequence, type_) for sequence, type_ in inserted])
     else:
-        session.execute(insert(Event), events)
-    session.execute(insert(AuditEntry), entries)
+        session.execute(insert(_EVENTS), events)
+    session.execute(insert(AuditEntry.__table__), entries)  # type: ignore[attr-defined]
     session.flush()
 
 
@@ -214,7 +214,7 @@ def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
         if not types or event_type in types
     ]
     if rows:
-        session.execute(insert(WebhookDelivery), rows)
+        session.execute(insert(WebhookDelivery.__table__), rows)  # type: ignore[attr-defined]
 
 
 # The sequence a stored envelope carries until a page of the feed puts the event's own in.
