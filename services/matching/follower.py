@@ -103,7 +103,7 @@ class GraphHolder:
                 "loaded": self.synced,
                 "synced": known and lag == 0,
                 "nodes": self.graph.g.number_of_nodes(),
-                "edges": self.graph.g.number_of_edges(),
+                "edges": self.graph.edge_count,
                 "last_applied_sequence": self.applied,
                 "registry_head": self.head if known else None,
                 "lag": lag,

@@ -71,6 +71,10 @@ class CooperationGraph:
     by_country: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     # Ties whose other actor has not arrived yet, by source; linked by `retry_waiting`.
     _waiting: dict[str, list[tuple[str, str, Tie]]] = field(default_factory=dict)
+    # How many edges `g` has, kept by every change here: networkx counts them by walking every
+    # node, 50 ms at national scale, and /health, /ready and /metrics ask under the lock that
+    # suggestions and the follower need.
+    edge_count: int = 0
 
     def read_copy(
         self, lock: AbstractContextManager[Any] | None = None, *, step: int = 2_000
@@ -115,6 +119,7 @@ class CooperationGraph:
             gone = [o for o in neighbours if o not in nodes or name not in adjacency[o]]
             for other in gone:
                 del neighbours[other]
+        copy.edge_count = sum(map(len, adjacency.values())) // 2  # no edge joins a node to itself
         return copy
 
     def discard(self) -> None:
@@ -127,6 +132,12 @@ class CooperationGraph:
         self.by_theme.clear()
         self.by_country.clear()
         self._waiting.clear()
+        self.edge_count = 0
+
+    def remove_edge(self, a: str, b: str) -> None:
+        """Remove the edge between two actors, whatever ties it holds."""
+        self.g.remove_edge(a, b)
+        self.edge_count -= 1
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -308,6 +319,7 @@ class CooperationGraph:
             return
         if not self.g.has_edge(a, b):
             self.g.add_edge(a, b, ties={})
+            self.edge_count += 1
         edge = self.g.edges[a, b]
         # A new dict, never a change to the one there: copies of the graph share it.
         edge["ties"] = {**edge["ties"], (tie.source, tie.type, tie.origin): tie}
@@ -326,12 +338,13 @@ class CooperationGraph:
             if kept:
                 edge["ties"] = kept  # replaced, not changed: copies share the old one
             else:
-                self.g.remove_edge(a, b)
+                self.remove_edge(a, b)
 
     def _remove_actor(self, actor_id: str) -> None:
         if actor_id not in self.g:
             return
         self._unindex(actor_id)
+        self.edge_count -= len(self.g.adj[actor_id])
         self.g.remove_node(actor_id)
 
     def _unindex(self, actor_id: str) -> None:

@@ -3,9 +3,11 @@
 from typing import Any
 
 from services.matching.graph import CooperationGraph
+from services.matching.ranking.splits import hide
 from shared import events
 from shared.events import ResourceRef
 from tests.matching.resources import actor, convention, record
+from tests.matching.test_suggestion_speed import small_graph
 
 _EVENTS = {
     "actor": events.ActorEvent,
@@ -233,3 +235,25 @@ def test_a_copy_keeps_the_ties_it_was_taken_with_while_the_graph_changes():
     assert not graph.g.has_edge("evry", "lyon")
     assert [t.source for t in copy.ties("evry", "kayes")] == ["convention:c1"]
     assert [t.source for t in copy.ties("evry", "lyon")] == ["convention:c2"]
+
+
+def test_the_edge_count_follows_every_change_copy_and_hidden_tie() -> None:
+    # /health and /metrics read the count under the graph's lock instead of walking every node.
+    graph = small_graph()
+    assert graph.edge_count == graph.g.number_of_edges() > 300
+    # A convention that changes parties, one deleted, an actor deleted with all its edges, and
+    # a tie to an actor not yet known (no edge until it comes).
+    graph.apply(event("convention", convention("c001", "fr-001", "fr-002", version=9)))
+    graph.apply(event("convention", convention("c002", "fr-003", version=9, deleted_at="x")))
+    graph.apply(event("actor", actor("fr-005", version=9, deleted_at="2025-01-01T00:00:00Z")))
+    graph.apply(event("convention", convention("c-late", "fr-006", "newcomer")))
+    assert graph.edge_count == graph.g.number_of_edges()
+    graph.apply(event("actor", actor("newcomer")))
+    graph.retry_waiting()
+    assert graph.edge_count == graph.g.number_of_edges()
+    copy = graph.read_copy()
+    assert copy.edge_count == copy.g.number_of_edges() == graph.edge_count
+    hide(copy, [(a, b) for a, b in list(copy.g.edges)[:40]])
+    assert copy.edge_count == copy.g.number_of_edges() < graph.edge_count
+    copy.discard()
+    assert copy.edge_count == 0

@@ -53,7 +53,7 @@ def hide(graph: CooperationGraph, pairs: Iterable[tuple[str, str]]) -> None:
         if kept:
             edge["ties"] = kept  # replaced, not changed (`CooperationGraph`): it may be shared
         else:
-            graph.g.remove_edge(a, b)
+            graph.remove_edge(a, b)
 
 
 def hidden_partners(
