@@ -138,7 +138,9 @@ def test_a_directory_search_folds_accents_and_finds_the_kayes_actors(site: Site,
     page.goto(site.url + "/#/annuaire")
     page.get_by_label("Recherche").fill("kayes")
     page.get_by_role("button", name="Chercher").click()
-    page.wait_for_selector("table tbody tr")
+    # The unfiltered page is already a table: wait for the search's own rows, not just any.
+    found = page.locator("table tbody td:first-child").filter(has_text="Région de Kayes")
+    expect(found).to_have_count(1, timeout=30_000)
     names = page.locator("table tbody td:first-child").all_inner_texts()
     assert "Kayes" in names and "Région de Kayes" in names
     assert all("kayes" in name.lower() for name in names)
