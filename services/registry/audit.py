@@ -11,7 +11,7 @@ from services.registry.models import AuditEntry
 from shared.access import Principal
 from shared.db import utcnow
 
-__all__ = ["acting", "created_path", "entry", "list_entries", "record"]
+__all__ = ["acting", "created_path", "entry", "list_entries", "record", "write_entries"]
 
 
 def acting(session: Session) -> Principal:
@@ -29,7 +29,14 @@ def record(
     # Kept beside the rows: the session's identity map holds flushed rows only weakly.
     session.info.setdefault("audited", []).append((action, resource_type, resource_id))
     # A row, not an ORM object: one per write, it cost more through the unit of work.
-    session.execute(_INSERT_ENTRY, entry(session, action, resource_type, resource_id))
+    write_entries(session, [entry(session, action, resource_type, resource_id)])
+
+
+def write_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Insert audit entries (`entry`'s columns) in one statement: a write's one, or an
+    import batch's."""
+    if entries:
+        session.execute(_INSERT_ENTRY, entries)
 
 
 _INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[attr-defined]

@@ -16,7 +16,6 @@ from services.registry.bulk import bulk_of
 from services.registry.models import (
     Actor,
     ActorRelationship,
-    AuditEntry,
     Convention,
     Event,
     Project,
@@ -156,7 +155,7 @@ def record_change(session: Session, resource: Resource, action: str) -> None:
         return
     sequence = session.execute(_INSERT_EVENT, columns).scalar_one()
     audit.record(session, columns["type"], resource_type, resource.id)
-    _add_deliveries(session, [(sequence, columns["type"])])
+    _add_deliveries(session, [(sequence, columns["type"])], _subscribed_endpoints(session))
 
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
@@ -172,17 +171,18 @@ def flush_events(session: Session) -> None:
         return
     events, entries = bulk.pending_events, bulk.pending_audit
     bulk.pending_events, bulk.pending_audit = [], []
-    if _subscribed_endpoints(session):
+    endpoints = _subscribed_endpoints(session)
+    if endpoints:
         inserted = session.execute(
             insert(_EVENTS).returning(
                 _EVENTS.c.sequence, _EVENTS.c.type, sort_by_parameter_order=True
             ),
             events,
         )
-        _add_deliveries(session, [(sequence, type_) for sequence, type_ in inserted])
+        _add_deliveries(session, [(sequence, type_) for sequence, type_ in inserted], endpoints)
     else:
         session.execute(insert(_EVENTS), events)
-    session.execute(insert(AuditEntry.__table__), entries)  # type: ignore[attr-defined]
+    audit.write_entries(session, entries)
     session.flush()
 
 
@@ -204,9 +204,9 @@ _SUBSCRIBED = select(_ENDPOINTS.id, _ENDPOINTS.event_types).where(
 )
 
 
-def _add_deliveries(session: Session, events: list[tuple[int, str]]) -> None:
-    """One delivery per event (its sequence and type) and subscribed endpoint."""
-    endpoints = _subscribed_endpoints(session)
+def _add_deliveries(session: Session, events: list[tuple[int, str]], endpoints: list[Any]) -> None:
+    """One delivery per event (its sequence and type) and subscribed endpoint (`(id,
+    event_types)` of `_subscribed_endpoints`)."""
     rows = [
         {"endpoint_id": endpoint_id, "event_sequence": sequence}
         for sequence, event_type in events
