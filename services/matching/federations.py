@@ -133,8 +133,8 @@ class Neighbourhood:
             nodes = self.graph.g.nodes
             found = self._associations[target] = tuple(
                 (actor, nodes[actor].get("based_in"))
-                for actor, tie in self.graph.ties_of(target, "active_in")
-                if tie.origin == actor and nodes[actor]["kind"] != "local_authority"
+                for actor, _tie in self.graph.work_in(target)
+                if nodes[actor]["kind"] != "local_authority"
             )
         return found
 

@@ -158,6 +158,13 @@ class CooperationGraph:
                 if tie.type == tie_type:
                     yield other, tie
 
+    def work_in(self, target: str) -> Iterator[tuple[str, Tie]]:
+        """(actor, tie) for every `active_in` tie of an actor working in this target; not the
+        target's own work elsewhere, which the same edges also carry."""
+        for other, tie in self.ties_of(target, "active_in"):
+            if tie.origin == other:
+                yield other, tie
+
     def partners(self, actor_id: str) -> set[str]:
         """Actors already working with this one: a convention, a project (including one in its
         territory) or a relationship; suggesting them again would tell nothing new."""

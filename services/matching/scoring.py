@@ -382,7 +382,7 @@ def _crowding(words: _Words, candidate: str, contribution: float) -> Words:
         crowd = [a for a in members if a not in (source, home) and a in graph.g]
     else:
         # On the themes of the work there, as the feature counts it (overlaps.py's definitions).
-        themes = {t for _, tie in graph.ties_of(candidate, "active_in") for t in tie.themes}
+        themes = {t for _, tie in graph.work_in(candidate) for t in tie.themes}
         crowd = [a for a in words.crowds.at(candidate, themes) if a not in (source, home)]
     if not crowd:
         return say(words.language, "crowding.coordinated"), {}

@@ -49,7 +49,7 @@ def crowds(graph: CooperationGraph) -> dict[str, list[str]]:
     reader = CrowdReader(graph)
     found = {}
     for node in graph.g.nodes:
-        themes = {t for _, tie in graph.ties_of(node, "active_in") for t in tie.themes}
+        themes = {t for _, tie in graph.work_in(node) for t in tie.themes}
         if themes:
             crowd = reader.at(node, themes)
             if crowd:
@@ -70,7 +70,7 @@ class CrowdReader(Reader):
     def at(self, target: str, wanted: set[str]) -> list[str]:
         nodes = self.g.nodes
         active: dict[str, str] = {}
-        for actor, tie in self.graph.ties_of(target, "active_in"):
+        for actor, tie in self.graph.work_in(target):
             if (
                 actor not in active
                 and tie.active

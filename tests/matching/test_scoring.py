@@ -15,6 +15,7 @@ from services.matching.graph import CooperationGraph
 from services.matching.ranking.features import FEATURES, FeatureSpace
 from services.matching.ranking.model import PRIOR, RankingModel
 from services.matching.scoring import crowding, score, suggest
+from services.matching.territories import crowds
 from tests.matching.resources import actor, convention, relationship
 
 
@@ -297,6 +298,25 @@ def test_no_penalty_when_partners_share_a_home() -> None:
         ],
     )
     assert crowding(graph, "kayes", ["water_sanitation"]) == []
+
+
+def test_no_crowd_where_an_authority_comes_from() -> None:
+    """Évry working in Kayes and in Dakar does not make them active in Évry."""
+    graph = graph_of(
+        [
+            actor("kayes", country="ML"),
+            actor("dakar", country="SN"),
+            actor("evry"),
+            actor("rouen"),
+        ],
+        [
+            convention("c1", "evry", "kayes", target_id="kayes"),
+            convention("c2", "evry", "dakar", target_id="dakar"),
+        ],
+    )
+    assert crowding(graph, "evry", ["water_sanitation"]) == []
+    assert "crowding" not in reasons(score(graph, "rouen", "evry"))
+    assert crowds(graph) == {}
 
 
 # --- the whole -----------------------------------------------------------------------------------

@@ -109,9 +109,10 @@ def small_graph(seed: int = 11, towns: int = 120) -> CooperationGraph:
 
 # Computed with the implementation before the optimisation (commit b291e47), its walk cut to
 # the 8 steps it takes now (24, then 12, until the real-network evaluation showed fewer rank
-# as well): every suggestion of every seventh actor, by the prior and by a model weighing
-# every feature, with reasons.
-BEFORE = "65df7d95c53511873fa0b6b90a4530b77bed8db7656f97053e4c8cdb741209ea"
+# as well) and its crowds read only from the actors working in a target, not from the
+# target's own work elsewhere (a fix of 2026-12-06): every suggestion of every seventh actor,
+# by the prior and by a model weighing every feature, with reasons.
+BEFORE = "d709bf584c8e4c924dd2a47d616074c47a665960df6c3a3eea19a1e0fac021bf"
 
 
 def _everything() -> RankingModel:
