@@ -422,10 +422,22 @@ _CHUNK = 500
 
 def stream(sub: nx.Graph, fmt: str) -> Iterator[bytes]:
     """The document of `sub` in `fmt`, in chunks: the same bytes as the whole document
-    (JSON as FastAPI's JSONResponse writes it: compact, UTF-8)."""
-    if fmt == "graphml":
-        return _graphml_chunks(sub)
-    return _json_chunks(_SHAPES[fmt](sub))
+    (JSON as FastAPI's JSONResponse writes it: compact, UTF-8).
+
+    `sub` is a copy made for this document (`snapshot`), emptied once the document is
+    written or the client has gone."""
+    chunks = _graphml_chunks(sub) if fmt == "graphml" else _json_chunks(_SHAPES[fmt](sub))
+    return _emptied_after(chunks, sub)
+
+
+def _emptied_after(chunks: Iterator[bytes], sub: nx.Graph) -> Iterator[bytes]:
+    # Reading a graph's edges caches a view of them in the graph, and the view points back
+    # at the graph: a cycle, which only the cycle collector frees. At national scale the
+    # copy is hundreds of MB, held until it comes round; emptied here, it goes at once.
+    try:
+        yield from chunks
+    finally:
+        sub.clear()
 
 
 def _dumps(value: Any) -> str:

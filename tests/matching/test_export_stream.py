@@ -2,9 +2,11 @@
 20,000 actors that used to be refused, and it is written from a copy outside the graph's lock,
 so suggestions are answered while an export is being read."""
 
+import gc
 import io
 import json
 import threading
+import tracemalloc
 from collections.abc import Iterator
 
 import networkx as nx
@@ -99,3 +101,25 @@ def test_suggestions_are_answered_while_an_export_is_streaming(matching):
     # The rest of the export is still there, whole, and parses.
     graph = nx.read_graphml(io.BytesIO(first + b"".join(chunks)))
     assert graph.number_of_nodes() == ACTORS
+
+
+def test_the_copy_an_export_wrote_is_freed_without_waiting_for_the_cycle_collector(matching):
+    holder: GraphHolder = matching.app.state.holder
+    for fmt in ("graphml", "json"):
+        gc.collect()
+        gc.disable()
+        tracemalloc.start()
+        try:
+            sub = export.snapshot(holder.graph, None, 0, holder.lock)
+            copied = tracemalloc.get_traced_memory()[0]
+            chunks = export.stream(sub, fmt)
+            del sub
+            for _chunk in chunks:
+                pass
+            del chunks, _chunk
+            left = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+        assert copied > 5_000_000, "the copy of the whole graph is large enough to tell"
+        assert left < copied / 10, f"the {fmt} copy waits for the cycle collector"
