@@ -1,13 +1,14 @@
 """What every registry resource shares: lookup, versions, tombstones and keyset pagination."""
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import tuple_
+from sqlalchemy import tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -198,26 +199,50 @@ def paginate_documents(
     session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
 ) -> tuple[list[str | None], str | None]:
     """The same page as `paginate`, as the resources' stored documents (`documents`)."""
-    # Rows of three columns, with the listing's conditions (its statement selects the model),
-    # selected from the table: rows of plain columns, without the ORM's loading of each row.
+    # The stored documents, with the listing's conditions (its statement selects the model),
+    # selected from the table and run on the connection: plain rows, without the ORM's
+    # execution and loading of each row. The order's columns come as the driver gives them,
+    # and only the last row's are made a timestamp and a UUID, for the cursor: doing so for
+    # every row took a third of a page's time.
     table = model.__table__  # type: ignore[attr-defined]
-    columns = select(table.c.document, table.c.created_at, table.c.id)
+    raw = [type_coerce(table.c[name], NullType()).label(name) for name in ("created_at", "id")]
+    columns = select(table.c.document, *raw)
     if statement.whereclause is not None:
         columns = columns.where(statement.whereclause)
-    rows, next_cursor = keyset(
-        session,
-        columns.where(col(model.deleted_at).is_(None)),  # type: ignore[arg-type]
-        model,
-        cursor,
-        limit,
-    )
-    return [row.document for row in rows], next_cursor  # type: ignore[attr-defined]
+    live = columns.where(col(model.deleted_at).is_(None))  # type: ignore[arg-type]
+    paged = _keyset_statement(live, model, cursor, limit)  # type: ignore[arg-type]
+    connection = session.connection()
+    rows = connection.execute(paged).all()
+    dialect = connection.dialect
+
+    def position(row: Any) -> tuple[datetime, uuid.UUID]:
+        return _typed(table.c.created_at, row.created_at, dialect), _typed(
+            table.c.id, row.id, dialect
+        )
+
+    page, next_cursor = _cut(rows, limit, position)
+    return [row.document for row in page], next_cursor
+
+
+def _typed(column: Any, value: Any, dialect: Any) -> Any:
+    """A value of `column` as the driver gave it, as the column's type reads it."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process(value) if process is not None else value
 
 
 def keyset(
     session: Session, statement: SelectOfScalar[T], model: type[T], cursor: str | None, limit: int
 ) -> tuple[list[T], str | None]:
     """One page in (created_at, id) order, and the cursor of the next page (None on the last)."""
+    rows = list(session.exec(_keyset_statement(statement, model, cursor, limit)))
+    return _cut(rows, limit, lambda row: (row.created_at, row.id))  # type: ignore[attr-defined]
+
+
+def _keyset_statement(
+    statement: SelectOfScalar[T], model: type[Any], cursor: str | None, limit: int
+) -> SelectOfScalar[T]:
+    """`statement` after the cursor's position, in (created_at, id) order, one row more than
+    a page (to know whether another follows)."""
     if cursor is not None:
         created_at, row_id = decode_cursor(cursor, 2)
         try:
@@ -226,10 +251,16 @@ def keyset(
             raise InvalidInput.on(
                 "cursor", "not a cursor returned by this listing", "query"
             ) from error
-        statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)  # type: ignore[attr-defined]
-    statement = statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)  # type: ignore[attr-defined]
-    rows = list(session.exec(statement))
+        statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)
+    return statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)
+
+
+def _cut(
+    rows: Sequence[Any], limit: int, position: Callable[[Any], tuple[datetime, uuid.UUID]]
+) -> tuple[list[Any], str | None]:
+    """A page of rows (read with one more than `limit`) and the cursor after its last one,
+    whose `position` is its (created_at, id)."""
     if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor([last.created_at.isoformat(), str(last.id)])  # type: ignore[attr-defined]
+        return list(rows), None
+    created_at, row_id = position(rows[limit - 1])
+    return list(rows[:limit]), encode_cursor([created_at.isoformat(), str(row_id)])
