@@ -24,7 +24,7 @@ from services.registry.delivery import Outcome, delivery_client, next_delay, sen
 from services.registry.feed import purge_expired
 from services.registry.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.registry.netguard import Resolver
-from services.registry.outbox import envelope
+from services.registry.outbox import numbered, stored_envelope
 from services.registry.resources import touch
 from services.registry.settings import RegistrySettings
 from shared.db import utcnow
@@ -270,7 +270,10 @@ class Dispatcher:
                         url=endpoint.url,
                         secrets=signing_secrets(endpoint),
                         msg_id=str(event.id),
-                        body=envelope(event).model_dump_json().encode(),
+                        # The bytes the feed serves for this event: one way to write it.
+                        body=numbered(
+                            event.envelope or stored_envelope(event), event.sequence
+                        ).encode(),
                         lease_until=lease_until,
                         request_id=event.request_id,
                     )
