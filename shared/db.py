@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
+from pydantic_core import PydanticUndefined
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 __all__ = [
     "BIGINT_MAX",
@@ -22,6 +23,7 @@ __all__ = [
     "connection_slot",
     "make_engine",
     "new_id",
+    "new_row",
     "new_session",
     "open_session",
     "reading_engine",
@@ -57,6 +59,32 @@ def utcnow() -> datetime:
 def new_id() -> uuid.UUID:
     """A random (version 4) UUID: the id of a new row."""
     return uuid.uuid4()
+
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def new_row(model: type[_Row], **values: Any) -> _Row:
+    """A new row of a table model: `values`, and each other field's default.
+
+    What `model(**values)` makes, without its cost: sqlmodel sets every field of a table row
+    one at a time through the ORM's instrumentation, a seventh of an import's time for the
+    actors alone. The row is made as the ORM makes the rows it loads (`new_instance`) and its
+    fields are put in its state, from which the ORM inserts it; later changes go through the
+    instrumentation as usual. No validation, as with the constructor of a table model: callers
+    pass checked values. A required field left out stays unset, and its insert fails.
+    """
+    row: _Row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    state = row.__dict__
+    for name, field in model.model_fields.items():
+        if name in values:
+            state[name] = values[name]
+        elif field.default_factory is not None:
+            state[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is not PydanticUndefined:
+            state[name] = field.default
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row
 
 
 class UTCDateTime(TypeDecorator[datetime]):

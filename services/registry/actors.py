@@ -36,6 +36,7 @@ from services.registry.resources import (
 )
 from services.registry.schemas import ActorBase, ActorCreate, ActorUpdate
 from services.registry.vocabulary import ActorKind, Level, Status
+from shared.db import new_row
 from shared.errors import Conflict, FieldError
 from shared.text import fold
 
@@ -117,7 +118,7 @@ def create_actor(
     `actor_id` is for a data set whose ids must be known in advance (the demo's); the API
     always lets the registry choose.
     """
-    actor = Actor(kind=data.kind, name=data.name, search_name="", country=data.country)
+    actor = new_row(Actor, kind=data.kind, name=data.name, search_name="", country=data.country)
     if actor_id is not None:
         actor.id = actor_id
     _apply(actor, data, data.model_fields_set | set(_REQUIRED))

@@ -26,6 +26,7 @@ from services.registry.resources import (
     touch,
 )
 from services.registry.schemas import ConventionBase, ConventionCreate, ConventionUpdate, Party
+from shared.db import new_row
 from shared.errors import FieldError
 
 __all__ = [
@@ -41,7 +42,7 @@ _REQUIRED = ("kind", "title", "parties", "status")
 
 def create_convention(session: Session, data: ConventionCreate) -> Convention:
     """Record a convention between at least two live actors."""
-    convention = Convention(kind=data.kind, title=data.title, status=data.status)
+    convention = new_row(Convention, kind=data.kind, title=data.title, status=data.status)
     _apply(convention, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     check_acts_for(session, _actor_ids(data.parties), "a party to this convention")
     _check(session, convention, data.parties)

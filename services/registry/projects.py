@@ -28,6 +28,7 @@ from services.registry.resources import (
     touch,
 )
 from services.registry.schemas import Party, ProjectBase, ProjectCreate, ProjectUpdate
+from shared.db import new_row
 from shared.errors import FieldError
 
 __all__ = ["create_project", "delete_project", "list_projects", "project_listing", "update_project"]
@@ -37,7 +38,7 @@ _REQUIRED = ("title", "lead_id", "partners", "status")
 
 def create_project(session: Session, data: ProjectCreate) -> Project:
     """Record a project led by a live actor."""
-    project = Project(title=data.title, lead_id=data.lead_id, status=data.status)
+    project = new_row(Project, title=data.title, lead_id=data.lead_id, status=data.status)
     check_may_create_project(session, _taking_part(project.lead_id, data.partners), data.status)
     _apply(project, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     _check(session, project, data.partners)

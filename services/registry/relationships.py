@@ -23,6 +23,7 @@ from services.registry.resources import (
 )
 from services.registry.schemas import RelationshipCreate, RelationshipUpdate
 from services.registry.vocabulary import ActorKind, RelationshipKind
+from shared.db import new_row
 from shared.errors import Conflict, FieldError
 
 __all__ = [
@@ -38,8 +39,8 @@ _GROUPS = {ActorKind.network, ActorKind.resource_centre}
 
 
 def create_relationship(session: Session, data: RelationshipCreate) -> ActorRelationship:
-    relationship = ActorRelationship(
-        kind=data.kind, subject_id=data.subject_id, object_id=data.object_id
+    relationship = new_row(
+        ActorRelationship, kind=data.kind, subject_id=data.subject_id, object_id=data.object_id
     )
     _apply(relationship, data, data.model_fields_set)
     check_acts_for(session, _ends(relationship), "one end of this relationship")
