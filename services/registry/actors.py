@@ -262,21 +262,21 @@ def _apply(actor: Actor, data: ActorBase, fields: set[str]) -> None:
             actor.theme_links,
             data.themes or [],
             lambda link: link.theme,
-            lambda t: ActorTheme(theme=t),
+            lambda t: new_row(ActorTheme, theme=t),
         )
     if "intervention_countries" in fields:
         sync_links(
             actor.intervention_links,
             data.intervention_countries or [],
             lambda link: link.country,
-            lambda c: ActorIntervention(country=c),
+            lambda c: new_row(ActorIntervention, country=c),
         )
     if "origin_ids" in fields:
         sync_links(
             actor.origin_links,
             data.origin_ids or [],
             lambda link: link.origin_id,
-            lambda o: ActorOrigin(origin_id=o),
+            lambda o: new_row(ActorOrigin, origin_id=o),
         )
     actor.search_name = fold(f"{actor.name} {actor.acronym or ''}")
 

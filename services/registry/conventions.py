@@ -118,7 +118,7 @@ def _apply(convention: Convention, data: ConventionBase, fields: set[str]) -> No
         sync_parties(
             convention.parties,
             data.parties,
-            lambda actor_id, role: ConventionParty(actor_id=actor_id, role=role),
+            lambda actor_id, role: new_row(ConventionParty, actor_id=actor_id, role=role),
         )
     apply_funded(convention, data, fields, ConventionTheme)
 

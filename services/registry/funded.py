@@ -12,6 +12,7 @@ from services.registry.models import Convention, ConventionParty, Funded, Projec
 from services.registry.resources import check_period, live_actors, sync_links
 from services.registry.schemas import FundedBase, Party
 from services.registry.vocabulary import ActorKind, Status
+from shared.db import new_row
 from shared.errors import FieldError
 
 __all__ = [
@@ -55,7 +56,7 @@ def apply_funded(
             resource.theme_links,  # type: ignore[attr-defined]
             data.themes or [],
             lambda link: link.theme,
-            lambda theme: theme_link(theme=theme),
+            lambda theme: new_row(theme_link, theme=theme),
         )
 
 

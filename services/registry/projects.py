@@ -116,7 +116,7 @@ def _apply(project: Project, data: ProjectBase, fields: set[str]) -> None:
         sync_parties(
             project.partners,
             data.partners,
-            lambda actor_id, role: ProjectPartner(actor_id=actor_id, role=role),
+            lambda actor_id, role: new_row(ProjectPartner, actor_id=actor_id, role=role),
         )
     apply_funded(project, data, fields, ProjectTheme)
 
