@@ -72,7 +72,9 @@ def new_row(model: type[_Row], **values: Any) -> _Row:
     actors alone. The row is made as the ORM makes the rows it loads (`new_instance`) and its
     fields are put in its state, from which the ORM inserts it; later changes go through the
     instrumentation as usual. No validation, as with the constructor of a table model: callers
-    pass checked values. A required field left out stays unset, and its insert fails.
+    pass checked values. A required field left out stays unset until it is set: by the ORM for
+    a link row's owner id (from the collection the row joins), else by the caller before the
+    insert, which fails otherwise.
     """
     row: _Row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     state = row.__dict__
