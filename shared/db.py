@@ -12,6 +12,7 @@ import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -76,6 +77,10 @@ def new_row(model: type[_Row], **values: Any) -> _Row:
     a link row's owner id (from the collection the row joins), else by the caller before the
     insert, which fails otherwise.
     """
+    # The constructor would configure the mappers on a process's first row; a write that
+    # has read only through table statements so far finds its relationships unset otherwise.
+    if not model.__mapper__.configured:  # type: ignore[attr-defined]
+        configure_mappers()
     row: _Row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     state = row.__dict__
     for name, field in model.model_fields.items():

@@ -1,6 +1,9 @@
 """`shared.db.new_row`: the rows the create paths build without sqlmodel's constructor are the
 rows the constructor builds, and the ORM inserts them whole."""
 
+import subprocess
+import sys
+import textwrap
 import uuid
 from datetime import datetime
 
@@ -68,3 +71,21 @@ def test_a_new_row_is_inserted_whole_and_changes_are_tracked(engine) -> None:
         )
         assert stored.deleted_at is None and stored.created_at is not None
         assert [link.theme for link in stored.theme_links] == ["water_sanitation"]
+
+
+def test_a_fresh_process_first_row_has_its_relationships() -> None:
+    """The constructor configures the ORM's mappers on a process's first row; a registry
+    whose first write had read only through table statements (the key check) got a row
+    without relationships, and a 500. In a process of its own: this one's are configured."""
+    code = textwrap.dedent(
+        """
+        from services.registry.models import Actor, ActorTheme
+        from shared.db import new_row
+
+        actor = new_row(Actor, kind="association", name="X", search_name="x", country="FR")
+        actor.theme_links.append(new_row(ActorTheme, theme="health"))
+        assert [link.theme for link in actor.theme_links] == ["health"]
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
