@@ -89,3 +89,23 @@ def test_a_fresh_process_first_row_has_its_relationships() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_no_table_field_has_a_mutable_default_that_new_rows_would_share() -> None:
+    from pydantic_core import PydanticUndefined
+
+    import services.registry.models as models
+
+    tables = [
+        model
+        for model in vars(models).values()
+        if isinstance(model, type) and issubclass(model, SQLModel) and hasattr(model, "__table__")
+    ]
+    assert Actor in tables and ConventionParty in tables
+    for model in tables:
+        for name, field in model.model_fields.items():
+            default = field.default
+            immutable = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+            assert default is PydanticUndefined or isinstance(default, immutable), (
+                f"{model.__name__}.{name}: a mutable default would be shared by new_row's rows"
+            )
