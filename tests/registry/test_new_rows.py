@@ -8,8 +8,10 @@ import uuid
 from datetime import datetime
 
 import pytest
+from pydantic_core import PydanticUndefined
 from sqlmodel import Session, SQLModel
 
+import services.registry.models as models
 from services.registry.models import (
     Actor,
     ActorRelationship,
@@ -91,11 +93,10 @@ def test_a_fresh_process_first_row_has_its_relationships() -> None:
     assert done.returncode == 0, done.stderr
 
 
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+
 def test_no_table_field_has_a_mutable_default_that_new_rows_would_share() -> None:
-    from pydantic_core import PydanticUndefined
-
-    import services.registry.models as models
-
     tables = [
         model
         for model in vars(models).values()
@@ -105,7 +106,6 @@ def test_no_table_field_has_a_mutable_default_that_new_rows_would_share() -> Non
     for model in tables:
         for name, field in model.model_fields.items():
             default = field.default
-            immutable = (type(None), bool, int, float, str, bytes, tuple, frozenset)
-            assert default is PydanticUndefined or isinstance(default, immutable), (
+            assert default is PydanticUndefined or isinstance(default, _IMMUTABLE), (
                 f"{model.__name__}.{name}: a mutable default would be shared by new_row's rows"
             )
