@@ -1,6 +1,7 @@
 """Engines, sessions and column types for the services' databases (SQLite or PostgreSQL)."""
 
 import inspect
+import select
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -141,9 +143,29 @@ def make_engine(url: str) -> Engine:
     # filtered on one kind and one country walked the whole creation order and filtered it
     # (65 ms a page at 100,000 actors, the matches being late in that order) rather than its
     # own index (0.4 ms); 1.1 is the usual figure for the SSDs databases run on today.
-    return create_engine(
-        url, pool_pre_ping=True, connect_args={"options": "-c random_page_cost=1.1"}
-    )
+    engine = create_engine(url, connect_args={"options": "-c random_page_cost=1.1"})
+    _discard_dead_connections(engine)
+    return engine
+
+
+def _discard_dead_connections(engine: Engine) -> None:
+    """Lend no pooled connection that the server has closed (a restart, an outage, an idle
+    timeout), so a request never fails on a connection that died while it sat in the pool.
+
+    A server that ends a connection sends its reason and closes the socket: an idle pooled
+    connection with something to read has been ended. Looking costs one system call; the
+    usual check (`pool_pre_ping`) costs a round trip to the server on every checkout, a
+    seventh of an anonymous GET's time on PostgreSQL. The pool replaces a connection refused
+    here with a new one.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed:
+            raise DisconnectionError("the connection was closed")
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        if readable:
+            raise DisconnectionError("the server ended the connection while it was idle")
 
 
 def reading_engine(engine: Engine) -> Engine:

@@ -96,6 +96,46 @@ def test_an_outage_answers_503_everywhere_and_recovers_without_a_restart(databas
     app.state.engine.dispose()
 
 
+@contextmanager
+def ended_connections(url: str) -> Iterator[None]:
+    """The server ends every open connection to the database, as a restart does; new ones
+    are accepted at once."""
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_URL or "", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :n"
+                ),
+                {"n": name},
+            ).scalar_one()
+        assert ended >= 1, "the pool held no connection to end"
+        yield
+    finally:
+        admin.dispose()
+
+
+@needs_postgres
+def test_connections_the_server_ended_while_pooled_fail_no_request(database):
+    app = create_app(settings_for_tests(database))
+    admin = issue_key(app.state.engine, "restart admin", Scope.admin)
+    with TestClient(app, headers=bearer(admin)) as client, TestClient(app) as anonymous:
+        created = client.post("/v1/actors", json=actor("Eau Vive"))
+        assert created.status_code == 201, created.text
+        path = f"/v1/actors/{created.json()['id']}"
+        assert anonymous.get(path).status_code == 200
+        with ended_connections(database):
+            # Each pooled connection is dead now; the pool lends none of them.
+            assert anonymous.get(path).status_code == 200
+            assert anonymous.get("/v1/actors").status_code == 200
+        with ended_connections(database):
+            again = client.post("/v1/actors", json=actor("Sahel Vert"))
+            assert again.status_code == 201, again.text
+    app.state.engine.dispose()
+
+
 def test_a_locked_sqlite_database_is_busy_but_a_sql_mistake_is_not_an_outage(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'busy.db'}", connect_args={"timeout": 0})
     try:
