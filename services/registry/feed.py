@@ -1,9 +1,19 @@
 """The public change feed: events in sequence order, a head to measure lag, and retention."""
 
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    null,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, exists, select
 
@@ -30,17 +40,23 @@ class FeedGap(Gone):
 def feed_bounds(session: Session) -> tuple[int, int]:
     """(head, purged_through): the last sequence written and the last one purged."""
     head, purged = session.execute(_BOUNDS).one()
+    return _bounds(head, purged)
+
+
+def _bounds(head: int | None, purged: int | None) -> tuple[int, int]:
     purged = purged or 0
     return max(head or 0, purged), purged
 
 
-# Both bounds in one statement: every page of the feed reads them first.
-_BOUNDS = sa_select(
-    sa_select(func.max(Event.__table__.c.sequence)).scalar_subquery(),  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_HEAD = sa_select(func.max(_EVENTS.c.sequence)).scalar_subquery()
+_PURGED = (
     sa_select(FeedState.__table__.c.purged_through)  # type: ignore[attr-defined]
     .where(FeedState.__table__.c.id == 1)  # type: ignore[attr-defined]
-    .scalar_subquery(),
+    .scalar_subquery()
 )
+# Both bounds in one statement, for a caller that wants only them.
+_BOUNDS = sa_select(_HEAD, _PURGED)
 
 
 class FeedItem(NamedTuple):
@@ -57,11 +73,16 @@ def read_feed(
     columns a row, read without the ORM. An event written before envelopes were stored is
     written from its columns.
 
-    Sequence numbers commit in order (see outbox.record_change), so every event up to a head
-    read *before* the events is visible: when fewer than `limit` events come back, the
-    consumer can safely jump its cursor to that head, even past events of other types.
+    Sequence numbers commit in order (see outbox.record_change), so every event up to the
+    head read in the same snapshot as the events is visible: when fewer than `limit` events
+    come back, the consumer can safely jump its cursor to that head, even past events of
+    other types.
     """
-    head, purged = feed_bounds(session)
+    parameters: dict[str, Any] = {"after": after, "limit": limit}
+    if types:
+        parameters["types"] = types
+    rows = session.execute(_PAGES[bool(types)], parameters).all()
+    head, purged = _bounds(*next(row[:2] for row in rows if row[2] is None))
     if after < purged:
         raise FeedGap(
             f"Events up to sequence {purged} were purged after the retention period; "
@@ -70,21 +91,50 @@ def read_feed(
             purged_through=purged,
             head=head,
         )
-    table = Event.__table__  # type: ignore[attr-defined]
-    statement = sa_select(table.c.sequence, table.c.envelope).where(
-        table.c.sequence > after, table.c.sequence <= head
-    )
-    if types:
-        statement = statement.where(table.c.type.in_(types))
-    rows = session.execute(statement.order_by(table.c.sequence).limit(limit)).all()
-    unstored = [sequence for sequence, envelope in rows if envelope is None]
+    page = sorted((row[2:] for row in rows if row[2] is not None), key=_first)
+    unstored = [sequence for sequence, envelope in page if envelope is None]
     if unstored:
         older = session.exec(select(Event).where(col(Event.sequence).in_(unstored)))
         written = {event.sequence: stored_envelope(event) for event in older}
-        rows = [(sequence, envelope or written[sequence]) for sequence, envelope in rows]
-    events = [FeedItem(sequence, numbered(envelope, sequence)) for sequence, envelope in rows]
+        page = [(sequence, envelope or written[sequence]) for sequence, envelope in page]
+    events = [FeedItem(sequence, numbered(envelope, sequence)) for sequence, envelope in page]
     next_after = events[-1].sequence if len(events) == limit else max(head, after)
     return events, next_after, head
+
+
+def _first(row: Any) -> Any:
+    return row[0]
+
+
+def _page_statement(typed: bool) -> CompoundSelect:
+    """The bounds and a page of the feed in one statement, hence one snapshot and, on
+    PostgreSQL, one round trip: a row (head, purged_through, NULL, NULL), then a row (NULL,
+    NULL, sequence, envelope) per event of the page, in no particular order. Parameters:
+    `after`, `limit`, and `types` if `typed`.
+
+    The page stops at the head read in the same snapshot: sequences commit in order, so every
+    event up to it is visible (see `read_feed`).
+    """
+    page = sa_select(_EVENTS.c.sequence, _EVENTS.c.envelope).where(
+        _EVENTS.c.sequence > bindparam("after"), _EVENTS.c.sequence <= _HEAD
+    )
+    if typed:
+        page = page.where(_EVENTS.c.type.in_(bindparam("types", expanding=True)))
+    events = page.order_by(_EVENTS.c.sequence).limit(bindparam("limit")).subquery()
+    no_number, no_text = cast(null(), BigInteger), cast(null(), Text)
+    return union_all(
+        sa_select(
+            _HEAD.label("head"),
+            _PURGED.label("purged"),
+            no_number.label("sequence"),
+            no_text.label("envelope"),
+        ),
+        sa_select(no_number, no_number, events.c.sequence, events.c.envelope),
+    )
+
+
+# Built once: building and caching the statement anew took a fifth of a page's time.
+_PAGES = {typed: _page_statement(typed) for typed in (False, True)}
 
 
 def backfill_envelopes(session: Session, chunk: int = 2_000) -> int:
