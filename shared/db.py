@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import DateTime, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
@@ -24,6 +24,7 @@ __all__ = [
     "begin_write",
     "commit",
     "connection_slot",
+    "dispose_engines",
     "make_engine",
     "new_id",
     "new_row",
@@ -139,11 +140,16 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _prepare_sqlite(engine)
         return engine
+    return _server_engine(url)
+
+
+def _server_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for a database server (PostgreSQL), with `create_engine`'s `options`."""
     # The planner's default cost of a random read (4) is a spinning disk's. With it, a listing
     # filtered on one kind and one country walked the whole creation order and filtered it
     # (65 ms a page at 100,000 actors, the matches being late in that order) rather than its
     # own index (0.4 ms); 1.1 is the usual figure for the SSDs databases run on today.
-    engine = create_engine(url, connect_args={"options": "-c random_page_cost=1.1"})
+    engine = create_engine(url, connect_args={"options": "-c random_page_cost=1.1"}, **options)
     _discard_dead_connections(engine)
     return engine
 
@@ -169,16 +175,25 @@ def _discard_dead_connections(engine: Engine) -> None:
 
 
 def reading_engine(engine: Engine) -> Engine:
-    """`engine` for units of work that only read, one statement each (an anonymous GET).
+    """An engine for units of work that only read, one statement each (an anonymous GET), on
+    `engine`'s database; dispose of it with `engine` (`dispose_engines`).
 
-    On PostgreSQL their connections are in autocommit: a read is then one round trip to the
+    On PostgreSQL its connections are in autocommit: a read is then one round trip to the
     server, not three (BEGIN, the query, and the ROLLBACK that returns the connection to the
-    pool), and a listing or a resource is one statement, consistent on its own. The pool is
-    the same. SQLite's driver opens no transaction for a read anyway.
+    pool), and a listing or a resource is one statement, consistent on its own. They have a
+    pool of their own, always in autocommit: switching a shared pool's connection into it and
+    back on every checkout cost a fifth of the database work of an anonymous GET of one
+    resource. SQLite's driver opens no transaction for a read anyway: the same engine.
     """
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
+        return _server_engine(engine.url, isolation_level="AUTOCOMMIT")
     return engine
+
+
+def dispose_engines(*engines: Engine) -> None:
+    """Close the pooled connections of each engine, once each."""
+    for engine in dict.fromkeys(engines):
+        engine.dispose()
 
 
 @asynccontextmanager

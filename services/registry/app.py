@@ -27,7 +27,7 @@ from services.registry.api.deps import identify_caller
 from services.registry.dispatcher import Dispatcher
 from services.registry.models import idempotency_records
 from services.registry.settings import RegistrySettings, get_settings
-from shared.db import make_engine, reading_engine
+from shared.db import dispose_engines, make_engine, reading_engine
 from shared.errors import install_problem_handlers
 from shared.hardening import DOCS_ASSETS, document_limits_and_access, install_hardening
 from shared.migrate import head_revision
@@ -62,6 +62,7 @@ def _cursor_secret(settings: RegistrySettings) -> bytes:
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    reads = reading_engine(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +75,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         yield
         if dispatcher is not None:
             dispatcher.stop()
-        engine.dispose()
+        dispose_engines(engine, reads)
 
     # Swagger UI and ReDoc from assets this process serves: /docs works without internet.
     app = FastAPIOffline(
@@ -90,7 +91,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.reading_engine = reading_engine(engine)
+    app.state.reading_engine = reads
     app.state.migrations_head = head_revision("registry")
     install_hardening(
         app,
