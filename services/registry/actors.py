@@ -27,6 +27,7 @@ from services.registry.resources import (
     flush_or_recheck,
     get_live,
     live_actors,
+    one_of,
     paginate,
     raise_if_invalid,
     refuse_cleared,
@@ -210,22 +211,22 @@ def actor_listing(filters: ActorFilters) -> SelectOfScalar[Actor]:
     """The actors matching every filter given, to page through (live ones: `paginate`)."""
     statement = select(Actor)
     if filters.kind:
-        statement = statement.where(col(Actor.kind).in_(filters.kind))
+        statement = statement.where(one_of(col(Actor.kind), filters.kind))
     if filters.level:
-        statement = statement.where(col(Actor.level).in_(filters.level))
+        statement = statement.where(one_of(col(Actor.level), filters.level))
     if filters.country:
-        statement = statement.where(col(Actor.country).in_(filters.country))
+        statement = statement.where(one_of(col(Actor.country), filters.country))
     if filters.intervention_country:
         statement = statement.where(
             exists().where(
                 ActorIntervention.actor_id == Actor.id,
-                col(ActorIntervention.country).in_(filters.intervention_country),
+                one_of(col(ActorIntervention.country), filters.intervention_country),
             )
         )
     if filters.theme:
         statement = statement.where(
             exists().where(
-                ActorTheme.actor_id == Actor.id, col(ActorTheme.theme).in_(filters.theme)
+                ActorTheme.actor_id == Actor.id, one_of(col(ActorTheme.theme), filters.theme)
             )
         )
     if filters.based_in_id is not None:

@@ -9,7 +9,7 @@ from sqlmodel import Session, SQLModel, col, exists
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.models import Convention, ConventionParty, Funded, Project, ProjectPartner
-from services.registry.resources import check_period, live_actors, sync_links
+from services.registry.resources import check_period, live_actors, one_of, sync_links
 from services.registry.schemas import FundedBase, Party
 from services.registry.vocabulary import ActorKind, Status
 from shared.db import new_row
@@ -117,16 +117,16 @@ def filter_funded(
 ) -> SelectOfScalar[F]:
     """Apply the filters conventions and projects share (not the actors taking part)."""
     if filters.status:
-        statement = statement.where(col(model.status).in_(filters.status))
+        statement = statement.where(one_of(col(model.status), filters.status))
     if filters.target_id is not None:
         statement = statement.where(model.target_id == filters.target_id)
     if filters.target_country:
-        statement = statement.where(col(model.target_country).in_(filters.target_country))
+        statement = statement.where(one_of(col(model.target_country), filters.target_country))
     if filters.theme:
         statement = statement.where(
             exists().where(
                 getattr(theme_link, theme_owner) == model.id,
-                col(theme_link.theme).in_(filters.theme),  # type: ignore[attr-defined]
+                one_of(col(theme_link.theme), filters.theme),  # type: ignore[attr-defined]
             )
         )
     return statement

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import tuple_, type_coerce
+from sqlalchemy import ColumnElement, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 from sqlmodel import Session, SQLModel, col, select
@@ -34,6 +34,7 @@ __all__ = [
     "get_live",
     "keyset",
     "live_actors",
+    "one_of",
     "paginate",
     "paginate_documents",
     "raise_if_invalid",
@@ -236,6 +237,18 @@ def keyset(
     """One page in (created_at, id) order, and the cursor of the next page (None on the last)."""
     rows = list(session.exec(_keyset_statement(statement, model, cursor, limit)))
     return _cut(rows, limit, lambda row: (row.created_at, row.id))  # type: ignore[attr-defined]
+
+
+def one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """A listing's condition that `column` is one of `values`: a plain equality for one value.
+
+    A list of values is sent as an expanding parameter, which the statement's compilation
+    rewrites on every request; a filter most often has one value (a directory filtered on one
+    kind and one country), and the databases plan `IN` of one value as `=` anyway.
+    """
+    if len(values) == 1:
+        return column == values[0]  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def _keyset_statement(
