@@ -6,14 +6,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from pydantic_core import PydanticUndefined
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Dialect, Engine, Row, Select, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -25,6 +26,7 @@ __all__ = [
     "commit",
     "connection_slot",
     "dispose_engines",
+    "first_row",
     "make_engine",
     "new_id",
     "new_row",
@@ -247,6 +249,45 @@ def open_session(engine: Engine) -> Session:
     instead of a clear 422). Domain code flushes when it is ready.
     """
     return Session(engine, expire_on_commit=False, autoflush=False)
+
+
+def first_row(
+    session: Session, statement: Select[Any], parameters: dict[str, Any]
+) -> Row[Any] | None:
+    """The first row of a read statement of the session's unit of work, or None.
+
+    On PostgreSQL, in a session that has not begun a transaction (an anonymous read, in
+    autocommit on `reading_engine`), the statement runs on the driver's own cursor of a pooled
+    connection, its SQL compiled once: SQLAlchemy's execution around one small statement cost
+    as much CPU as the driver's own work (about 100 µs each at 100,000 actors), a tenth of an
+    anonymous GET of one resource. Errors come out as SQLAlchemy's, and a connection found
+    dead is dropped from the pool, as through the session. Only for a statement whose columns
+    the driver returns as their types read them (UUIDs, numbers, text, timestamps with a time
+    zone), without `IN` lists (an expanding parameter); elsewhere it runs through the session.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql" or session.in_transaction():
+        return session.execute(statement, parameters).first()
+    sql = _driver_sql(statement, engine.dialect)
+    driver_error = engine.dialect.loaded_dbapi.Error
+    connection = None
+    try:
+        connection = engine.raw_connection()
+        return connection.driver_connection.execute(sql, parameters).fetchone()  # type: ignore[no-any-return, union-attr]
+    except driver_error as error:
+        if connection is not None and engine.dialect.is_disconnect(
+            error, connection.dbapi_connection, None
+        ):
+            connection.invalidate(error)
+        raise DBAPIError.instance(sql, parameters, error, driver_error) from error
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+@lru_cache(maxsize=64)
+def _driver_sql(statement: Select[Any], dialect: Dialect) -> str:
+    return str(statement.compile(dialect=dialect))
 
 
 def new_session(engine: Engine) -> Iterator[Session]:

@@ -24,6 +24,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from services.registry.models import Actor, ActorRelationship, Convention, Project, Resource
 from services.registry.outbox import public_shape
 from services.registry.resources import Gone, paginate, paginate_documents
+from shared.db import first_row
 from shared.errors import NotFound
 
 __all__ = ["DOCUMENTED", "backfill", "documents_page", "live_document"]
@@ -38,7 +39,7 @@ def live_document(
 ) -> tuple[str, int] | None:
     """(document, version) of a live resource; 404 or 410 as `resources.get_live` answers;
     None if the resource has no document yet (read it the slow way)."""
-    row = session.execute(_document_of(model), {"id": resource_id}).first()
+    row = first_row(session, _document_of(model), {"id": resource_id})
     label = model.__tablename__.replace("_", " ")  # type: ignore[attr-defined]
     if row is None:
         raise NotFound(f"No {label} with id {resource_id}.")
