@@ -109,6 +109,12 @@ def engine(client: TestClient) -> Engine:
     return client.app.state.engine  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def reading_engine(client: TestClient) -> Engine:
+    """The engine anonymous reads use: its own pool on PostgreSQL (`shared.db.reading_engine`)."""
+    return client.app.state.reading_engine  # type: ignore[attr-defined]
+
+
 @contextmanager
 def commits_fail() -> Iterator[None]:
     """Every commit fails while inside, as when the database goes away mid-request."""
