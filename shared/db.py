@@ -34,6 +34,7 @@ __all__ = [
     "open_session",
     "reading_engine",
     "refresh_planner_statistics",
+    "take_turn",
     "utcnow",
     "write_turn",
 ]
@@ -208,17 +209,22 @@ async def connection_slot(state: Any, engine: Engine) -> AsyncIterator[None]:
     times out. Admitting at most as many requests as the pool lends keeps both moving.
     `state` is where the application keeps its semaphore (its `app.state`).
     """
+    slots = _connection_slots(state, engine)
+    if slots is None:
+        yield
+        return
+    async with slots:
+        yield
+
+
+def _connection_slots(state: Any, engine: Engine) -> anyio.Semaphore | None:
     slots = getattr(state, "connection_slots", None)
     if slots is None:
         size = getattr(engine.pool, "size", lambda: 0)()
         overflow = getattr(engine.pool, "_max_overflow", 0)
         slots = anyio.Semaphore(size + overflow) if size and overflow >= 0 else False
         state.connection_slots = slots
-    if not slots:
-        yield
-        return
-    async with slots:
-        yield
+    return slots or None
 
 
 @asynccontextmanager
@@ -230,14 +236,45 @@ async def write_turn(state: Any, engine: Engine) -> AsyncIterator[None]:
     Waiting here, in order, leaves the busy timeout only for writers of other processes.
     PostgreSQL locks rows, not the database: nothing to queue.
     """
-    if engine.dialect.name != "sqlite":
+    turn = _write_lock(state, engine)
+    if turn is None:
         yield
         return
+    async with turn:
+        yield
+
+
+def _write_lock(state: Any, engine: Engine) -> anyio.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
     turn = getattr(state, "sqlite_write_turn", None)
     if turn is None:
         turn = state.sqlite_write_turn = anyio.Lock()
-    async with turn:
-        yield
+    return turn  # type: ignore[no-any-return]
+
+
+async def take_turn(state: Any, engine: Engine, *, writes: bool) -> Callable[[], None]:
+    """`write_turn` (for a write) then `connection_slot`, taken without a context manager;
+    returns the function that gives both back. It must be called by the same task."""
+    lock = _write_lock(state, engine) if writes else None
+    slots = _connection_slots(state, engine)
+    if lock is not None:
+        await lock.acquire()
+    if slots is not None:
+        try:
+            await slots.acquire()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    def give_back() -> None:
+        if slots is not None:
+            slots.release()
+        if lock is not None:
+            lock.release()
+
+    return give_back
 
 
 def open_session(engine: Engine) -> Session:

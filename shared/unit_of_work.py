@@ -1,21 +1,30 @@
-"""What a request's unit of work needs before it touches the database, in both services.
+"""What a request's unit of work needs before it touches the database, in both services, and
+what ends it once the request is answered.
 
 A request that writes queues for its turn (SQLite: one writer at a time, in arrival order) and
 every request waits for a pooled connection without holding a worker thread; see
 `shared.db.write_turn` and `shared.db.connection_slot` for why.
 """
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.db import connection_slot, write_turn
+from shared.db import open_session, take_turn
 
-__all__ = ["connection_turn", "database_turn", "is_write", "writes_nothing"]
+__all__ = [
+    "UnitOfWorkMiddleware",
+    "is_write",
+    "request_session",
+    "writes_nothing",
+]
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CLOSERS = "passerelles.closers"
 E = TypeVar("E", bound=Callable[..., Any])
 
 
@@ -31,20 +40,70 @@ def is_write(request: Request) -> bool:
     return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
 
 
-@asynccontextmanager
-async def database_turn(request: Request) -> AsyncIterator[None]:
-    """The request's turn to use the database, held until it is done."""
-    state, engine = request.app.state, request.app.state.engine
-    if not is_write(request):
-        async with connection_slot(state, engine):
-            yield
-        return
-    async with write_turn(state, engine), connection_slot(state, engine):
-        yield
+async def _take_database_turn(request: Request) -> Callable[[], None]:
+    """Wait for the request's turn to use the database; returns what gives it back."""
+    state = request.app.state
+    return await take_turn(state, state.engine, writes=is_write(request))
 
 
-async def connection_turn(request: Request) -> AsyncIterator[None]:
-    """`database_turn` as a dependency, for a route whose session dependency does not take it
-    itself."""
-    async with database_turn(request):
-        yield
+async def request_session(request: Request, engine: Engine) -> Session:
+    """The request's session on `engine`, opened once its turn at the database has come
+    (`_take_database_turn`); both are given back once the request is answered."""
+    give_back = await _take_database_turn(request)
+    session = open_session(engine)
+
+    def close() -> None:
+        try:
+            session.close()
+        finally:
+            give_back()
+
+    _close_when_answered(request, close)
+    return session
+
+
+def _close_when_answered(request: Request, close: Callable[[], None]) -> None:
+    """Call `close` once the request is answered or has failed (`UnitOfWorkMiddleware`), in
+    the request's own task, the last registered first.
+
+    What a `yield` dependency does at its end, without its cost: FastAPI enters each one as an
+    async context manager on the request's exit stack, with a cancel scope around its exit, a
+    tenth of an anonymous GET of one resource on PostgreSQL.
+    """
+    closers: list[Callable[[], None]] | None = request.scope.get(_CLOSERS)
+    if closers is None:
+        raise RuntimeError("UnitOfWorkMiddleware is not installed on this application")
+    closers.append(close)
+
+
+class UnitOfWorkMiddleware:
+    """Run what `_close_when_answered` registered once the response is sent or the request
+    failed, as FastAPI ends `yield` dependencies of the request scope. Install it innermost, so
+    that everything a route opened is closed before outer middlewares (the Idempotency-Key
+    record of a write) use the database again."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        closers: list[Callable[[], None]] = []
+        scope[_CLOSERS] = closers
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _close_all(closers)
+
+
+def _close_all(closers: list[Callable[[], None]]) -> None:
+    """Call each closer, the last first, even if one fails; then raise the first failure."""
+    failure: BaseException | None = None
+    while closers:
+        try:
+            closers.pop()()
+        except BaseException as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure

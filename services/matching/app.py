@@ -22,6 +22,7 @@ from shared.http import http_client
 from shared.operations.memory import limit_heap_arenas
 from shared.operations.middleware import ObservedRequestsMiddleware
 from shared.ratelimit import RateLimiter, write_limit
+from shared.unit_of_work import UnitOfWorkMiddleware
 
 __all__ = ["create_app"]
 
@@ -86,6 +87,8 @@ def create_app(settings: MatchingSettings | None = None, *, follow: bool = True)
         RateLimiter(settings.query_rate_per_key),
         RateLimiter(settings.query_rate_per_ip),
     )
+    # Innermost: what a route opened is closed before the middlewares around it run again.
+    app.add_middleware(UnitOfWorkMiddleware)
     install_hardening(
         app,
         settings,

@@ -34,6 +34,7 @@ from shared.migrate import head_revision
 from shared.operations.middleware import ObservedRequestsMiddleware
 from shared.pagination import CursorMiddleware, stored_secret
 from shared.ratelimit import write_limit
+from shared.unit_of_work import UnitOfWorkMiddleware
 
 __all__ = ["create_app"]
 
@@ -93,6 +94,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.reading_engine = reads
     app.state.migrations_head = head_revision("registry")
+    # Innermost: what a route opened is closed before the middlewares around it run again.
+    app.add_middleware(UnitOfWorkMiddleware)
     install_hardening(
         app,
         settings,

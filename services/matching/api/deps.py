@@ -1,7 +1,6 @@
 """Dependencies shared by the matching service's routers."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
@@ -14,11 +13,11 @@ from services.matching.answers import AnswerCache
 from services.matching.follower import GraphHolder
 from services.matching.registry_client import RegistryClient
 from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, bearer_secret, requirement
-from shared.db import begin_write, open_session
+from shared.db import begin_write
 from shared.errors import Problem, Unauthorized
 from shared.idempotency import claim_in_transaction
 from shared.ratelimit import RateLimiter, limit_dependency
-from shared.unit_of_work import connection_turn, is_write
+from shared.unit_of_work import is_write, request_session
 
 __all__ = [
     "AnswersDep",
@@ -40,17 +39,17 @@ class NotReady(Problem):
     title = "Graph not loaded yet"
 
 
-async def _session(
-    request: Request, _turn: Annotated[None, Depends(connection_turn)]
-) -> AsyncIterator[Session]:
+async def _session(request: Request) -> Session:
     """The request's unit of work; a write's Idempotency-Key record is written inside it.
 
     A coroutine: a read opens its session without a hop to a worker thread (it touches the
-    database only in the route); a write's lock and record are taken on one."""
-    with open_session(request.app.state.engine) as session:
-        if is_write(request):
-            await run_in_threadpool(_begin_write, session, request)
-        yield session
+    database only in the route); a write's lock and record are taken on one. The session and
+    the request's turn at the database are given back once it is answered
+    (`request_session`)."""
+    session = await request_session(request, request.app.state.engine)
+    if is_write(request):
+        await run_in_threadpool(_begin_write, session, request)
+    return session
 
 
 def _begin_write(session: Session, request: Request) -> None:

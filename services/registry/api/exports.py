@@ -1,11 +1,10 @@
 """/v1/exports: spreadsheets (CSV), maps (GeoJSON) and whole listings as JSON lines (NDJSON) of
 the registry, open data like the listings, with the same filters, streamed page by page.
 
-The stream reads through the request's own session. FastAPI 0.165 exits `yield` dependencies
-of the default ("request") scope only after the response is sent (`routing.request_response`
-awaits the response inside the request's exit stack), so the session, and the connection slot
-that `connection_turn` holds for it, stay open until the last chunk is written: an export uses
-the request's one pooled connection, counted by the slot mechanism, and never a second one.
+The stream reads through the request's own session. The session, and the connection slot
+taken for it, are given back only once the response is sent (`shared.unit_of_work.
+request_session`), so they stay open until the last chunk is written: an export uses the
+request's one pooled connection, counted by the slot mechanism, and never a second one.
 On PostgreSQL an anonymous export reads in autocommit (`shared.db.reading_engine`) and a
 keyed one in a READ COMMITTED transaction: either way each page sees what was committed when it
 was read; keyset pages list no record twice (a record created meanwhile comes

@@ -1,0 +1,55 @@
+"""Every request gives back what its unit of work took (its pooled connection, its connection
+slot, a write's turn) once it is answered, whether it succeeded, was refused or failed."""
+
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.conftest import commits_fail
+
+NOWHERE = uuid.UUID(int=0)
+
+
+def held(app: Any, *engines: Engine) -> dict[str, Any]:
+    """What requests still hold: pooled connections, connection slots, the write turn."""
+    slots = app.state.connection_slots
+    turn = getattr(app.state, "sqlite_write_turn", None)
+    return {
+        "connections": sum(engine.pool.checkedout() for engine in dict.fromkeys(engines)),
+        "free slots": slots.value if slots else None,
+        "write turn": bool(turn and turn.locked()),
+    }
+
+
+def test_answered_refused_and_failed_requests_give_back_what_they_took(
+    client: TestClient, anonymous: TestClient, engine: Engine, reading_engine: Engine
+):
+    app = client.app
+    actor = {"kind": "association", "name": "Eau Vive", "country": "FR"}
+    created = client.post("/v1/actors", json=actor)
+    assert created.status_code == 201, created.text
+    before = held(app, engine, reading_engine)
+    assert before["connections"] == 0 and not before["write turn"], before
+    answers = [
+        anonymous.get(f"/v1/actors/{created.json()['id']}").status_code,
+        anonymous.get("/v1/actors?kind=association").status_code,
+        anonymous.get(f"/v1/actors/{NOWHERE}").status_code,
+        client.get(f"/v1/actors/{NOWHERE}").status_code,
+        anonymous.get("/v1/events?after=-1").status_code,
+        client.post("/v1/actors", json={"kind": "association"}).status_code,
+        client.post("/v1/actors", json=actor).status_code,  # a likely duplicate
+        anonymous.post("/v1/actors", json=actor).status_code,
+        anonymous.get("/v1/actors", headers={"Authorization": "Bearer pss_unknown"}).status_code,
+        client.patch(f"/v1/actors/{created.json()['id']}", json={"name": "Eau Vive 2"}).status_code,
+    ]
+    assert answers == [200, 200, 404, 404, 422, 422, 409, 401, 401, 200]
+    with TestClient(app, raise_server_exceptions=False) as failing, commits_fail():
+        failed = failing.post(
+            "/v1/actors",
+            json={**actor, "name": "Terres Unies"},
+            headers=client.headers,
+        )
+    assert failed.status_code >= 500
+    assert held(app, engine, reading_engine) == before
