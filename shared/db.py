@@ -24,7 +24,6 @@ __all__ = [
     "UTCDateTime",
     "begin_write",
     "commit",
-    "connection_slot",
     "dispose_engines",
     "first_row",
     "make_engine",
@@ -199,25 +198,16 @@ def dispose_engines(*engines: Engine) -> None:
         engine.dispose()
 
 
-@asynccontextmanager
-async def connection_slot(state: Any, engine: Engine) -> AsyncIterator[None]:
-    """Wait, without holding a worker thread, until the pool can lend this request a connection.
+def _connection_slots(state: Any, engine: Engine) -> anyio.Semaphore | None:
+    """The semaphore a request takes, without holding a worker thread, before the pool lends
+    it a connection; None if the pool is unbounded.
 
     Sync routes and dependencies run on a bounded set of worker threads. Without this, a burst
     larger than the pool fills every thread with requests blocked on the pool, while the
     requests holding its connections wait for a thread to go on: nothing moves until the pool
     times out. Admitting at most as many requests as the pool lends keeps both moving.
-    `state` is where the application keeps its semaphore (its `app.state`).
+    `state` is where the application keeps it (its `app.state`).
     """
-    slots = _connection_slots(state, engine)
-    if slots is None:
-        yield
-        return
-    async with slots:
-        yield
-
-
-def _connection_slots(state: Any, engine: Engine) -> anyio.Semaphore | None:
     slots = getattr(state, "connection_slots", None)
     if slots is None:
         size = getattr(engine.pool, "size", lambda: 0)()
@@ -254,8 +244,9 @@ def _write_lock(state: Any, engine: Engine) -> anyio.Lock | None:
 
 
 async def take_turn(state: Any, engine: Engine, *, writes: bool) -> Callable[[], None]:
-    """`write_turn` (for a write) then `connection_slot`, taken without a context manager;
-    returns the function that gives both back. It must be called by the same task."""
+    """`write_turn` (for a write) then a connection slot (`_connection_slots`), taken without
+    a context manager; returns the function that gives both back. It must be called by the
+    same task."""
     lock = _write_lock(state, engine) if writes else None
     slots = _connection_slots(state, engine)
     if lock is not None:

@@ -3,7 +3,7 @@ what ends it once the request is answered.
 
 A request that writes queues for its turn (SQLite: one writer at a time, in arrival order) and
 every request waits for a pooled connection without holding a worker thread; see
-`shared.db.write_turn` and `shared.db.connection_slot` for why.
+`shared.db.write_turn` and `shared.db.take_turn` for why.
 """
 
 from collections.abc import Callable

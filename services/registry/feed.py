@@ -91,7 +91,8 @@ def read_feed(
             purged_through=purged,
             head=head,
         )
-    page = sorted((row[2:] for row in rows if row[2] is not None), key=_first)
+    # (sequence, envelope) pairs: sequences are unique, so they order the page alone.
+    page = sorted(tuple(row[2:]) for row in rows if row[2] is not None)
     unstored = [sequence for sequence, envelope in page if envelope is None]
     if unstored:
         older = session.exec(select(Event).where(col(Event.sequence).in_(unstored)))
@@ -100,10 +101,6 @@ def read_feed(
     events = [FeedItem(sequence, numbered(envelope, sequence)) for sequence, envelope in page]
     next_after = events[-1].sequence if len(events) == limit else max(head, after)
     return events, next_after, head
-
-
-def _first(row: Any) -> Any:
-    return row[0]
 
 
 def _page_statement(typed: bool) -> CompoundSelect:
