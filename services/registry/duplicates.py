@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from services.registry.bulk import bulk_of
 from services.registry.models import Actor, ActorNameKey
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
+from shared.db import in_list
 from shared.text import comparable_name
 
 __all__ = ["NameIndex", "flush_pending", "index_actor", "likely_duplicates", "similar_names"]
@@ -55,14 +56,10 @@ def likely_duplicates(
     comparable = comparable_name(name)
     keys = sorted(probe_keys(kind, country, comparable))
     # Candidates are scored from the index alone, as plain strings; only the few that score
-    # are read from the actors. Plain statements on the tables: the ORM's compile step cost
-    # more than these look-ups, on every write.
+    # are read from the actors. Plain statements on the tables, built once: the ORM's compile
+    # step cost more than these look-ups, on every write.
     connection = session.connection()
-    candidates = (
-        connection.execute(select(_KEYS.c.comparable).where(_KEYS.c.key.in_(keys)).distinct())
-        .scalars()
-        .all()
-    )
+    candidates = connection.execute(_CANDIDATES, {"keys": keys}).scalars().all()
     close = [
         match
         for match, _, _ in process.extract(
@@ -71,21 +68,24 @@ def likely_duplicates(
     ]
     if not close:
         return []
-    rows = connection.execute(
-        select(_ACTORS.c.id, _ACTORS.c.name)
-        .join(_KEYS, _KEYS.c.actor_id == _ACTORS.c.id)
-        .where(
-            _KEYS.c.key.in_(keys),
-            _KEYS.c.comparable.in_(close),
-            _ACTORS.c.deleted_at.is_(None),
-        )
-        .distinct()
-    ).all()
+    rows = connection.execute(_CLOSE_ACTORS, {"keys": keys, "close": close}).all()
     return similar_names(name, {row.id: row.name for row in rows}, threshold)
 
 
 _KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
 _ACTORS = Actor.__table__  # type: ignore[attr-defined]
+# A probe looks up about 150 keys: bound as one list each (`in_list`), not a placeholder each.
+_CANDIDATES = select(_KEYS.c.comparable).where(in_list(_KEYS.c.key, "keys")).distinct()
+_CLOSE_ACTORS = (
+    select(_ACTORS.c.id, _ACTORS.c.name)
+    .join(_KEYS, _KEYS.c.actor_id == _ACTORS.c.id)
+    .where(
+        in_list(_KEYS.c.key, "keys"),
+        in_list(_KEYS.c.comparable, "close"),
+        _ACTORS.c.deleted_at.is_(None),
+    )
+    .distinct()
+)
 
 
 def _keys_of(actor: Actor) -> list[str]:
