@@ -15,6 +15,7 @@ import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import (
     Boolean,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -37,6 +38,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel
 
+from shared.commit_group import settle
+
 __all__ = [
     "BIGINT_MAX",
     "UTCDateTime",
@@ -54,6 +57,7 @@ __all__ = [
     "refresh_planner_statistics",
     "take_turn",
     "utcnow",
+    "write_lock",
     "write_turn",
 ]
 
@@ -310,15 +314,16 @@ async def write_turn(state: Any, engine: Engine) -> AsyncIterator[None]:
     Waiting here, in order, leaves the busy timeout only for writers of other processes.
     PostgreSQL locks rows, not the database: nothing to queue.
     """
-    turn = _write_lock(state, engine)
+    turn = write_lock(state, engine)
     if turn is None:
         yield
         return
     async with turn:
+        await settle(state)
         yield
 
 
-def _write_lock(state: Any, engine: Engine) -> anyio.Lock | None:
+def write_lock(state: Any, engine: Engine) -> anyio.Lock | None:
     if engine.dialect.name != "sqlite":
         return None
     turn = getattr(state, "sqlite_write_turn", None)
@@ -327,21 +332,26 @@ def _write_lock(state: Any, engine: Engine) -> anyio.Lock | None:
     return turn  # type: ignore[no-any-return]
 
 
-async def take_turn(state: Any, engine: Engine, *, writes: bool) -> Callable[[], None]:
+async def take_turn(
+    state: Any, engine: Engine, *, writes: bool, grouped: bool = False
+) -> Callable[[], None]:
     """`write_turn` (for a write) then a connection slot (`_connection_slots`), taken without
     a context manager; returns the function that gives both back. It must be called by the
-    same task."""
-    lock = _write_lock(state, engine) if writes else None
+    same task. A write that joins the commit group (`grouped`) leaves it open; any other
+    commits it first (`shared.commit_group`)."""
+    lock = write_lock(state, engine) if writes else None
     slots = _connection_slots(state, engine)
     if lock is not None:
         await lock.acquire()
-    if slots is not None:
-        try:
+    try:
+        if lock is not None and not grouped:
+            await settle(state)
+        if slots is not None:
             await slots.acquire()
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
 
     def give_back() -> None:
         if slots is not None:
@@ -432,8 +442,17 @@ def begin_write(session: Session) -> None:
     and each one reads what the previous one committed. Call it before the session's first
     statement.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    if isinstance(session.bind, Connection):
+        # A member of a commit group: the group's transaction is begun by its first member,
+        # and each member's unit of work is a savepoint in it (`shared.commit_group`).
+        driver = session.bind.connection.dbapi_connection
+        if driver is not None and not driver.in_transaction:
+            session.bind.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(text("BEGIN IMMEDIATE"))
 
 
 def commit(session: Session) -> None:

@@ -3,7 +3,8 @@ what ends it once the request is answered.
 
 A request that writes queues for its turn (SQLite: one writer at a time, in arrival order) and
 every request waits for a pooled connection without holding a worker thread; see
-`shared.db.write_turn` and `shared.db.take_turn` for why.
+`shared.db.write_turn` and `shared.db.take_turn` for why. On SQLite, writes that queue behind
+one another commit together (`shared.commit_group`), and each is answered once it is durable.
 """
 
 from collections.abc import Callable
@@ -12,12 +13,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.db import open_session, take_turn
+from shared.commit_group import Member, commit_group
+from shared.db import open_session, take_turn, write_lock
+from shared.errors import Problem, problem_response, unavailable
 
 __all__ = [
     "UnitOfWorkMiddleware",
+    "commits_alone",
     "is_write",
     "request_session",
     "writes_nothing",
@@ -25,6 +29,7 @@ __all__ = [
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CLOSERS = "passerelles.closers"
+_MEMBER = "passerelles.commit_group_member"
 E = TypeVar("E", bound=Callable[..., Any])
 
 
@@ -34,22 +39,36 @@ def writes_nothing(endpoint: E) -> E:
     return endpoint
 
 
+def commits_alone(endpoint: E) -> E:
+    """Mark a write route that commits several times (a bulk import, batch by batch): it does
+    not join the commit group, whose one transaction would hold all its batches."""
+    endpoint.__commits_alone__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def is_write(request: Request) -> bool:
     """Whether the request's route may write to the service's database."""
     endpoint = request.scope.get("endpoint")
     return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
 
 
-async def _take_database_turn(request: Request) -> Callable[[], None]:
-    """Wait for the request's turn to use the database; returns what gives it back."""
-    state = request.app.state
-    return await take_turn(state, state.engine, writes=is_write(request))
-
-
 async def request_session(request: Request, engine: Engine) -> Session:
-    """The request's session on `engine`, opened once its turn at the database has come
-    (`_take_database_turn`); both are given back once the request is answered."""
-    give_back = await _take_database_turn(request)
+    """The request's session on `engine`, opened once its turn at the database has come; both
+    are given back once the request is answered. A write on SQLite joins the commit group."""
+    state = request.app.state
+    writes = is_write(request)
+    turn = write_lock(state, engine) if writes else None
+    endpoint = request.scope.get("endpoint")
+    grouped = turn is not None and not getattr(endpoint, "__commits_alone__", False)
+    give_back = await take_turn(state, engine, writes=writes, grouped=grouped)
+    if turn is not None and grouped:
+        try:
+            session = await commit_group(state, engine, turn).join()
+        except BaseException:
+            give_back()
+            raise
+        request.scope[_MEMBER] = Member(commit_group(state, engine, turn), session, give_back)
+        return session
     session = open_session(engine)
 
     def close() -> None:
@@ -78,9 +97,10 @@ def _close_when_answered(request: Request, close: Callable[[], None]) -> None:
 
 class UnitOfWorkMiddleware:
     """Run what `_close_when_answered` registered once the response is sent or the request
-    failed, as FastAPI ends `yield` dependencies of the request scope. Install it innermost, so
-    that everything a route opened is closed before outer middlewares (the Idempotency-Key
-    record of a write) use the database again."""
+    failed, as FastAPI ends `yield` dependencies of the request scope; and end a commit group
+    member's unit of work before its response starts, answering with the group's failure if
+    its commit failed. Install it innermost, so that everything a route opened is closed before
+    outer middlewares (the Idempotency-Key record of a write) use the database again."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,10 +111,34 @@ class UnitOfWorkMiddleware:
             return
         closers: list[Callable[[], None]] = []
         scope[_CLOSERS] = closers
+        replaced = False
+
+        async def when_durable(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the rest of an answer that was replaced by the group's failure
+            member: Member | None = scope.get(_MEMBER)
+            if member is not None and message["type"] == "http.response.start":
+                failure = await member.finish()
+                if failure is not None:
+                    replaced = True
+                    problem = unavailable(failure) or Problem(
+                        "The change could not be saved; nothing was saved."
+                    )
+                    await problem_response(problem, scope["path"])(scope, receive, send)
+                    return
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, when_durable)
         finally:
-            _close_all(closers)
+            member = scope.get(_MEMBER)
+            try:
+                if member is not None:
+                    # No answer was started (the route raised): what it did is rolled back.
+                    await member.finish()
+            finally:
+                _close_all(closers)
 
 
 def _close_all(closers: list[Callable[[], None]]) -> None:

@@ -15,6 +15,7 @@ from services.registry.imports import (
 )
 from shared.access import Scope
 from shared.errors import FieldError, InvalidInput, Problem, problem_responses
+from shared.unit_of_work import commits_alone
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -68,6 +69,7 @@ RowsShown = Literal["all", "changes", "problems", "none"]
     dependencies=[requires(Scope.write)],
     openapi_extra=_BODY,
 )
+@commits_alone  # batch by batch, each durable on its own
 async def import_file(
     request: Request,
     session: SessionDep,
