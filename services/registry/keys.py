@@ -5,7 +5,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from services.registry import audit
@@ -31,10 +31,11 @@ _PREFIX = "pss_"
 _TOUCH_EVERY = timedelta(seconds=60)
 _KEYS = ApiKey.__table__  # type: ignore[attr-defined]
 # The columns a caller is made of, from the table: read on every request that sends a key,
-# where an ORM object cost more than the look-up.
+# where an ORM object cost more than the look-up. Built once: building the statement cost a
+# third of the look-up.
 _LIVE_KEY = select(
     _KEYS.c.id, _KEYS.c.name, _KEYS.c.scopes, _KEYS.c.actor_id, _KEYS.c.last_used_at
-).where(_KEYS.c.revoked_at.is_(None))
+).where(_KEYS.c.revoked_at.is_(None), _KEYS.c.secret_hash == bindparam("secret_hash"))
 
 
 def digest(secret: str) -> str:
@@ -102,9 +103,7 @@ def authenticate(session: Session, authorization: str) -> Principal:
     see `api.deps`).
     """
     secret = bearer_secret(authorization)
-    key = (
-        session.connection().execute(_LIVE_KEY.where(_KEYS.c.secret_hash == digest(secret))).first()
-    )
+    key = session.connection().execute(_LIVE_KEY, {"secret_hash": digest(secret)}).first()
     if key is None:
         raise Unauthorized("This API key is unknown or revoked.")
     now = utcnow()
