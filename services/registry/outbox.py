@@ -188,7 +188,10 @@ def flush_events(session: Session) -> None:
 
 def _lock_feed(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FEED_LOCK})
+        session.execute(_LOCK_FEED, {"key": _FEED_LOCK})
+
+
+_LOCK_FEED = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def _subscribed_endpoints(session: Session) -> list[Any]:
