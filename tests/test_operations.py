@@ -4,7 +4,10 @@ tests/test_operations_topology.py."""
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +26,7 @@ from shared.access import Scope
 from shared.http import http_client
 from shared.language import preferred_language
 from shared.migrate import downgrade, upgrade
+from shared.operations.collector import YOUNG_THRESHOLD
 from shared.operations.logs import configure_logging
 from shared.operations.request_id import request_id_context
 from tests.conftest import assert_problem, bearer, issue_key, settings_for_tests
@@ -310,3 +314,27 @@ def test_calls_to_the_other_service_carry_the_request_id():
 )
 def test_the_language_of_texts_follows_accept_language(header: str | None, language: str):
     assert preferred_language(header) == language
+
+
+def test_a_served_registry_keeps_what_start_up_built_out_of_the_collectors_passes(tmp_path):
+    # In a process of its own: freezing the test process's heap would outlive the test.
+    script = (
+        "import gc\n"
+        "from shared.operations.serve import build_app\n"
+        "before = gc.get_threshold()[0]\n"
+        "build_app('services.registry.app:create_app', frozen_start_up=True)\n"
+        "print(before, gc.get_freeze_count(), gc.get_threshold()[0])\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
+        "CURSOR_SECRET_FILE": str(tmp_path / "cursor-secret"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    before, frozen, young = (int(n) for n in done.stdout.split())
+    # Start-up made tens of thousands of objects; all are frozen, young passes are spaced out.
+    assert frozen > 20_000, frozen
+    assert young == YOUNG_THRESHOLD != before

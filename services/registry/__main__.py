@@ -163,7 +163,14 @@ def _format_of(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    serve("services.registry.app:create_app", get_settings(), args.host, args.port)
+    # Measured on the registry only; the matching service's memory has its own budget.
+    serve(
+        "services.registry.app:create_app",
+        get_settings(),
+        args.host,
+        args.port,
+        frozen_start_up=True,
+    )
     return 0
 
 

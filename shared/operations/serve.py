@@ -1,15 +1,37 @@
 """Starting a service's HTTP process: its logs configured, uvicorn told to keep them."""
 
-import uvicorn
+from functools import partial
+from typing import Any
 
+import uvicorn
+from uvicorn.importer import import_from_string
+
+from shared.operations.collector import tune_collector
 from shared.operations.logs import configure_logging
 from shared.settings import ServiceSettings
 
-__all__ = ["serve"]
+__all__ = ["build_app", "serve"]
 
 
-def serve(factory: str, settings: ServiceSettings, host: str, port: int) -> None:
-    """Serve the app `factory` ("module:function") until SIGTERM or SIGINT.
+def build_app(factory: str, frozen_start_up: bool) -> Any:
+    """The app `factory` builds; then, with `frozen_start_up`, the collector is tuned."""
+    app = import_from_string(factory)()
+    if frozen_start_up:
+        tune_collector()
+    return app
+
+
+def serve(
+    factory: str,
+    settings: ServiceSettings,
+    host: str,
+    port: int,
+    *,
+    frozen_start_up: bool = False,
+) -> None:
+    """Serve the app `factory` ("module:function") until SIGTERM or SIGINT; with
+    `frozen_start_up`, the cycle collector leaves what building the app made out of its passes
+    (`shared.operations.collector`).
 
     On either signal uvicorn stops accepting connections, lets the requests in flight finish
     (up to `shutdown_grace_seconds`), then runs the app's shutdown: the feed follower stops
@@ -17,7 +39,7 @@ def serve(factory: str, settings: ServiceSettings, host: str, port: int) -> None
     """
     configure_logging(settings.log_format, settings.log_level)
     uvicorn.run(
-        factory,
+        partial(build_app, factory, frozen_start_up),
         factory=True,
         host=host,
         port=port,
