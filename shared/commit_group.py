@@ -120,18 +120,22 @@ class CommitGroup:
         if connection is None or durable is None:
             return
         self.connection, self.durable = None, None
-        outcome: BaseException | None = None
+        # Until the commit is known to have succeeded, the members are told it failed: a task
+        # cancelled while it commits (a server stopping) must neither leave them waiting nor
+        # vouch for writes it did not see committed.
+        outcome: BaseException | None = TransactionLost("the commit was interrupted")
         try:
             if self.lost:
                 raise TransactionLost("the database rolled back the writes of this group")
             await run_in_threadpool(_commit, connection)
+            outcome = None
         except Exception as error:
             _log.warning("the commit of %d grouped writes failed: %s", self.members, error)
             outcome = error
         finally:
             self.members = 0
+            durable.set_result(outcome)
             await run_in_threadpool(connection.close)
-        durable.set_result(outcome)
 
 
 def _in_transaction(connection: Connection) -> bool:
