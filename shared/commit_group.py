@@ -72,7 +72,7 @@ class CommitGroup:
         if self.connection is None:
             # The pool may make a new connection: not on the event loop.
             self.connection = await run_in_threadpool(self.engine.connect)
-            self.members, self.opened, self.lost = 0, time.monotonic(), False
+            self.opened, self.lost = time.monotonic(), False
             self.durable = asyncio.get_running_loop().create_future()
             # Whatever happens to the writers queued now, this group commits once their turns
             # have passed: a writer that gives up waiting must not leave it open.

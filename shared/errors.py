@@ -39,6 +39,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "database_unreachable",
+    "failure",
     "field_errors",
     "install_problem_handlers",
     "problem_response",
@@ -380,13 +381,15 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     return _response(request, problem.status, problem.to_body(), problem.headers)
 
 
+def failure(error: BaseException) -> Problem:
+    """The answer to an error nothing more precise answered: the 503 of a database outage
+    (`unavailable`), else a 500 that says nothing of it (the server log has the trace)."""
+    return unavailable(error) or Problem("An unexpected error occurred; nothing was saved.")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    problem = unavailable(exc)
-    if problem is not None:
-        return _response(request, problem.status, problem.to_body(), problem.headers)
-    # Never leak a stack trace or SQL to the client; the server log has them.
-    body = Problem("An unexpected error occurred; nothing was saved.").to_body()
-    return _response(request, 500, body)
+    problem = failure(exc)
+    return _response(request, problem.status, problem.to_body(), problem.headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.access import bearer_scheme, required_scopes
-from shared.errors import PayloadTooLarge, Problem, problem_response, unavailable
+from shared.errors import PayloadTooLarge, failure, problem_response, unavailable
 from shared.idempotency import CredentialCheck, IdempotencyMiddleware
 from shared.ratelimit import WRITES, RateLimiter
 from shared.routes import api_routes, route_dependencies
@@ -137,8 +137,7 @@ class UnexpectedErrorMiddleware:
                 _log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            problem = outage or Problem("An unexpected error occurred; nothing was saved.")
-            await problem_response(problem, scope["path"])(scope, receive, send)
+            await problem_response(outage or failure(error), scope["path"])(scope, receive, send)
 
 
 def install_hardening(

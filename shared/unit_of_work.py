@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.commit_group import Member, commit_group
 from shared.db import open_session, take_turn, write_lock
-from shared.errors import Problem, problem_response, unavailable
+from shared.errors import failure, problem_response
 
 __all__ = [
     "UnitOfWorkMiddleware",
@@ -61,13 +61,14 @@ async def request_session(request: Request, engine: Engine) -> Session:
     endpoint = request.scope.get("endpoint")
     grouped = turn is not None and not getattr(endpoint, "__commits_alone__", False)
     give_back = await take_turn(state, engine, writes=writes, grouped=grouped)
-    if turn is not None and grouped:
+    if grouped and turn is not None:
+        group = commit_group(state, engine, turn)
         try:
-            session = await commit_group(state, engine, turn).join()
+            session = await group.join()
         except BaseException:
             give_back()
             raise
-        request.scope[_MEMBER] = Member(commit_group(state, engine, turn), session, give_back)
+        request.scope[_MEMBER] = Member(group, session, give_back)
         return session
     session = open_session(engine)
 
@@ -119,13 +120,11 @@ class UnitOfWorkMiddleware:
                 return  # the rest of an answer that was replaced by the group's failure
             member: Member | None = scope.get(_MEMBER)
             if member is not None and message["type"] == "http.response.start":
-                failure = await member.finish()
-                if failure is not None:
+                commit_failure = await member.finish()
+                if commit_failure is not None:
                     replaced = True
-                    problem = unavailable(failure) or Problem(
-                        "The change could not be saved; nothing was saved."
-                    )
-                    await problem_response(problem, scope["path"])(scope, receive, send)
+                    answer = problem_response(failure(commit_failure), scope["path"])
+                    await answer(scope, receive, send)
                     return
             await send(message)
 

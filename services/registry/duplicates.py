@@ -54,7 +54,7 @@ def likely_duplicates(
         ).all()
         return similar_names(name, {row.id: row.name for row in rows}, threshold)
     comparable = comparable_name(name)
-    keys = sorted(probe_keys(kind, country, comparable))
+    keys = list(probe_keys(kind, country, comparable))
     # Candidates are scored from the index alone, as plain strings; only the few that score
     # are read from the actors. Plain statements on the tables, built once: the ORM's compile
     # step cost more than these look-ups, on every write.

@@ -121,6 +121,10 @@ def test_a_failed_group_commit_is_every_members_failure(app: Any):
         event.remove(engine, "commit", refuse)
     assert {a.status_code for a in answers} == {500}
     assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    # The same answer as any unexpected failure (and translated as it is).
+    assert {a.json()["detail"] for a in answers} == {
+        "An unexpected error occurred; nothing was saved."
+    }
     assert not _stored_names(app) & {_actor(n)["name"] for n in range(WRITERS)}
     # The next writes start a new group and succeed.
     again = asyncio.run(_post_all(app, [_actor(n) for n in range(WRITERS, WRITERS + 4)]))
