@@ -105,8 +105,11 @@ def ended_connections(url: str) -> Iterator[None]:
     try:
         with admin.connect() as connection:
             ended = connection.execute(
+                # With a timeout, each call waits until its backend has ended (its reason
+                # sent, its socket closed): without one, a request could take a connection
+                # whose end was still on its way, which no check at checkout can see.
                 text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                     "WHERE datname = :n"
                 ),
                 {"n": name},
