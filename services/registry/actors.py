@@ -23,6 +23,7 @@ from services.registry.models import (
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
 from services.registry.resources import (
+    add_new,
     check_if_match,
     flush_or_recheck,
     get_live,
@@ -126,8 +127,7 @@ def create_actor(
     _check(session, actor)
     if duplicate_threshold is not None:
         _refuse_likely_duplicate(session, actor, duplicate_threshold)
-    session.add(actor)
-    flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
+    add_new(session, actor, lambda: _refuse_taken_identifiers(session, actor))
     index_actor(session, actor, created=True)
     record_change(session, actor, "created")
     return actor

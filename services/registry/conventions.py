@@ -17,6 +17,7 @@ from services.registry.models import Convention, ConventionParty, ConventionThem
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
 from services.registry.resources import (
+    add_new,
     check_if_match,
     get_live,
     paginate,
@@ -46,7 +47,7 @@ def create_convention(session: Session, data: ConventionCreate) -> Convention:
     _apply(convention, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     check_acts_for(session, _actor_ids(data.parties), "a party to this convention")
     _check(session, convention, data.parties)
-    session.add(convention)
+    add_new(session, convention)
     record_change(session, convention, "created")
     return convention
 

@@ -38,6 +38,7 @@ __all__ = [
     "record_change",
     "resource_type_of",
     "stored_envelope",
+    "write_document",
 ]
 
 _PUBLIC_SHAPES: dict[type, tuple[str, type[BaseModel], type[Record]]] = {
@@ -82,12 +83,18 @@ def _document_before_flush(session: Session, _context: Any, _instances: Any) -> 
     sets its documents with its events, before its one flush per batch."""
     if bulk_of(session) is not None:
         return
-    made = session.info.setdefault(_DOCUMENTED, {})
     for resource in (*session.new, *session.dirty):
         if isinstance(resource, Resource) and resource.deleted_at is None:
-            public = public_shape(type(resource)).model_validate(resource)
-            resource.document = public.model_dump_json()
-            made[id(resource)] = (resource, resource.version, public)
+            write_document(session, resource)
+
+
+def write_document(session: Session, resource: Resource) -> None:
+    """Set the public document of a live resource about to be written, and keep its public
+    shape for its event (`_public`)."""
+    public = public_shape(type(resource)).model_validate(resource)
+    resource.document = public.model_dump_json()
+    made = session.info.setdefault(_DOCUMENTED, {})
+    made[id(resource)] = (resource, resource.version, public)
 
 
 def _event_data(session: Session, resource: Resource) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from services.registry.models import Convention, Project, ProjectPartner, Projec
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for, check_may_create_project
 from services.registry.resources import (
+    add_new,
     check_if_match,
     get_live,
     live_actors,
@@ -42,7 +43,7 @@ def create_project(session: Session, data: ProjectCreate) -> Project:
     check_may_create_project(session, _taking_part(project.lead_id, data.partners), data.status)
     _apply(project, data, data.model_fields_set | set(_REQUIRED) | {"themes"})
     _check(session, project, data.partners)
-    session.add(project)
+    add_new(session, project)
     record_change(session, project, "created")
     return project
 

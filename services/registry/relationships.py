@@ -10,6 +10,7 @@ from services.registry.models import ActorRelationship
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
 from services.registry.resources import (
+    add_new,
     check_if_match,
     check_period,
     flush_or_recheck,
@@ -45,8 +46,7 @@ def create_relationship(session: Session, data: RelationshipCreate) -> ActorRela
     _apply(relationship, data, data.model_fields_set)
     check_acts_for(session, _ends(relationship), "one end of this relationship")
     _check(session, relationship)
-    session.add(relationship)
-    flush_or_recheck(session, lambda: _refuse_existing(session, relationship))
+    add_new(session, relationship, lambda: _refuse_existing(session, relationship))
     record_change(session, relationship, "created")
     return relationship
 

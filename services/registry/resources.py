@@ -1,7 +1,8 @@
 """What every registry resource shares: lookup, versions, tombstones and keyset pagination."""
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -13,7 +14,9 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import KnownActor, bulk_of
+from services.registry.inserts import insert_new
 from services.registry.models import Actor, Resource
+from services.registry.outbox import write_document
 from shared.db import utcnow
 from shared.errors import (
     FieldError,
@@ -26,6 +29,7 @@ from shared.pagination import decode_cursor, encode_cursor
 
 __all__ = [
     "Gone",
+    "add_new",
     "check_if_match",
     "check_period",
     "etag",
@@ -118,9 +122,34 @@ def flush_or_recheck(session: Session, recheck: Callable[[], None]) -> None:
     """
     if bulk_of(session) is not None:
         return
-    try:
+    with _rechecked(session, recheck):
         session.flush()
+
+
+def add_new(
+    session: Session, resource: Resource, recheck: Callable[[], None] | None = None
+) -> None:
+    """Write a new resource with its link rows, and its public document with them.
+
+    A single write inserts them at once, as plain statements (`inserts.insert_new`); a uniqueness
+    race lost there is answered as in `flush_or_recheck`. An import adds them to its session,
+    which flushes each batch once.
+    """
+    if bulk_of(session) is not None:
+        session.add(resource)
+        return
+    write_document(session, resource)
+    with _rechecked(session, recheck):
+        insert_new(session, resource)
+
+
+@contextmanager
+def _rechecked(session: Session, recheck: Callable[[], None] | None) -> Iterator[None]:
+    try:
+        yield
     except IntegrityError:
+        if recheck is None:
+            raise
         session.rollback()
         recheck()
         raise  # no check named it: the generic 409 of the problem handlers
