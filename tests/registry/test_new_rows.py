@@ -1,5 +1,6 @@
 """`shared.db.new_row`: the rows the create paths build without sqlmodel's constructor are the
-rows the constructor builds, and the ORM inserts them whole."""
+rows the constructor builds, and the ORM inserts them whole; `resources.add_new` writes them
+as a flush would."""
 
 import subprocess
 import sys
@@ -9,17 +10,21 @@ from datetime import datetime
 
 import pytest
 from pydantic_core import PydanticUndefined
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import services.registry.models as models
 from services.registry.models import (
     Actor,
+    ActorIntervention,
+    ActorOrigin,
     ActorRelationship,
     ActorTheme,
     Convention,
     ConventionParty,
+    ConventionTheme,
     Project,
 )
+from services.registry.resources import add_new
 from shared.db import new_row
 
 _GENERATED = {"id", "created_at", "updated_at"}
@@ -109,3 +114,89 @@ def test_no_table_field_has_a_mutable_default_that_new_rows_would_share() -> Non
             assert default is PydanticUndefined or isinstance(default, _IMMUTABLE), (
                 f"{model.__name__}.{name}: a mutable default would be shared by new_row's rows"
             )
+
+
+def _stored(session: Session, model: type[SQLModel], key: str, owner: uuid.UUID) -> list[dict]:
+    table = model.__table__  # type: ignore[attr-defined]
+    rows = session.execute(select(table).where(table.c[key] == owner)).mappings().all()
+    return sorted(
+        ({k: v for k, v in row.items() if k not in {key, "id"}} for row in rows), key=repr
+    )
+
+
+def test_a_new_resource_inserted_as_plain_statements_is_stored_as_a_flush_stores_it(
+    engine,
+) -> None:
+    """`resources.add_new` (`inserts.insert_new`) writes the row, its document and its link
+    rows, each with its owner's key, as the ORM's flush writes them."""
+    with Session(engine, expire_on_commit=False) as session:
+        town = new_row(
+            Actor,
+            kind="local_authority",
+            name="Kayes",
+            search_name="kayes",
+            country="ML",
+            level="municipality",
+        )
+        session.add(town)
+        session.commit()
+
+    def made() -> tuple[Actor, Convention]:
+        actor = new_row(
+            Actor,
+            kind="migrant_organisation",
+            name=f"Association {uuid.uuid4().hex[:6]}",
+            search_name="x",
+            country="FR",
+        )
+        actor.description = "Puits et écoles"
+        actor.public_contact = {"email": "contact@example.org"}
+        actor.theme_links.extend(new_row(ActorTheme, theme=t) for t in ("health", "youth"))
+        actor.intervention_links.append(new_row(ActorIntervention, country="ML"))
+        actor.origin_links.append(new_row(ActorOrigin, origin_id=town.id))
+        convention = new_row(Convention, kind="twinning", title="Jumelage", status="active")
+        convention.parties.extend(
+            new_row(ConventionParty, actor_id=i, role="signatory") for i in (town.id, actor.id)
+        )
+        convention.theme_links.append(new_row(ConventionTheme, theme="water_sanitation"))
+        return actor, convention
+
+    flushed, inserted = made(), made()
+    with Session(engine, expire_on_commit=False) as session:
+        session.add_all(flushed)
+        session.flush()
+        for row in inserted:
+            add_new(session, row)
+        session.commit()
+    with Session(engine) as session:
+        pairs = list(zip(flushed, inserted, strict=True))
+        for fresh, plain in pairs:
+            model = type(fresh)
+            table = model.__table__  # type: ignore[attr-defined]
+            one, two = (
+                session.execute(select(table).where(table.c.id == row.id)).mappings().one()
+                for row in (fresh, plain)
+            )
+            # Each document carries its own id, name and times; both have one.
+            different = {"id", "name", "search_name", "created_at", "updated_at", "document"}
+            assert one["document"] and two["document"]
+            assert {k: v for k, v in one.items() if k not in different} == {
+                k: v for k, v in two.items() if k not in different
+            }
+        links = [
+            (ActorTheme, "actor_id"),
+            (ActorIntervention, "actor_id"),
+            (ActorOrigin, "actor_id"),
+        ]
+        for link, key in links:
+            assert _stored(session, link, key, flushed[0].id) == _stored(
+                session, link, key, inserted[0].id
+            )
+            assert _stored(session, link, key, inserted[0].id)
+        for link, key in [(ConventionParty, "convention_id"), (ConventionTheme, "convention_id")]:
+            plain = _stored(session, link, key, inserted[1].id)
+            fresh = _stored(session, link, key, flushed[1].id)
+            assert plain
+            assert [{k: v for k, v in r.items() if k != "actor_id"} for r in plain] == [
+                {k: v for k, v in r.items() if k != "actor_id"} for r in fresh
+            ]
