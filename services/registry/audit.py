@@ -11,7 +11,15 @@ from services.registry.models import AuditEntry
 from shared.access import Principal
 from shared.db import utcnow
 
-__all__ = ["acting", "created_path", "entry", "list_entries", "record", "write_entries"]
+__all__ = [
+    "acting",
+    "created_path",
+    "entry",
+    "list_entries",
+    "note",
+    "record",
+    "write_entries",
+]
 
 
 def acting(session: Session) -> Principal:
@@ -26,10 +34,18 @@ def acting(session: Session) -> Principal:
 def record(
     session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
 ) -> None:
+    # A row, not an ORM object: one per write, it cost more through the unit of work.
+    write_entries(session, [note(session, action, resource_type, resource_id)])
+
+
+def note(
+    session: Session, action: str, resource_type: str, resource_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The columns of a write's audit entry (`entry`), noted in the session for the write's
+    caller; the caller inserts them (`record`, or with the event: `outbox.record_change`)."""
     # Kept beside the rows: the session's identity map holds flushed rows only weakly.
     session.info.setdefault("audited", []).append((action, resource_type, resource_id))
-    # A row, not an ORM object: one per write, it cost more through the unit of work.
-    write_entries(session, [entry(session, action, resource_type, resource_id)])
+    return entry(session, action, resource_type, resource_id)
 
 
 def write_entries(session: Session, entries: list[dict[str, Any]]) -> None:
