@@ -12,18 +12,17 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import Depends
-from fastapi.security import HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
 from shared.routes import route_dependencies
 
 __all__ = [
     "ANONYMOUS",
+    "BEARER_DESCRIPTION",
     "SCOPE_HELP",
     "SYSTEM",
     "Principal",
     "Scope",
-    "bearer_scheme",
     "bearer_secret",
     "require",
     "required_scopes",
@@ -105,13 +104,11 @@ def bearer_secret(authorization: str) -> str:
     return secret
 
 
-# Declared on every route so /docs offers "Authorize"; the services read the header themselves
-# (a malformed or unknown key is a 401 problem, not FastAPI's own error).
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="apiKey",
-    description="An API key, as `Authorization: Bearer pss_…`. Public data needs none.",
-)
+# The API key as the OpenAPI documents describe it (`shared.hardening.document_limits_and_access`
+# puts it on every operation). The services read the header themselves: a malformed or unknown
+# key is a 401 problem. No route declares it as a dependency: FastAPI would solve it on every
+# request, for the documents only.
+BEARER_DESCRIPTION = "An API key, as `Authorization: Bearer pss_…`. Public data needs none."
 
 
 def requirement(caller: Callable[..., Principal], *scopes: Scope) -> Any:

@@ -9,7 +9,7 @@ from sqlalchemy import Table
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.access import bearer_scheme, required_scopes
+from shared.access import BEARER_DESCRIPTION, required_scopes
 from shared.errors import PayloadTooLarge, failure, problem_response, unavailable
 from shared.idempotency import CredentialCheck, IdempotencyMiddleware
 from shared.ratelimit import WRITES, RateLimiter
@@ -219,7 +219,7 @@ def document_limits_and_access(app: FastAPI, settings: ServiceSettings) -> None:
         components = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         components.setdefault(
             "apiKey",
-            {"type": "http", "scheme": "bearer", "description": bearer_scheme.model.description},
+            {"type": "http", "scheme": "bearer", "description": BEARER_DESCRIPTION},
         )
         app.openapi_schema = schema
         return schema

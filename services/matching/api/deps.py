@@ -5,14 +5,13 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from services.matching.answers import AnswerCache
 from services.matching.follower import GraphHolder
 from services.matching.registry_client import RegistryClient
-from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, bearer_secret, requirement
+from shared.access import ANONYMOUS, Principal, Scope, bearer_secret, requirement
 from shared.db import begin_write
 from shared.errors import Problem, Unauthorized
 from shared.idempotency import claim_in_transaction
@@ -86,10 +85,7 @@ class RegistryUnavailable(Problem):
     title = "The registry, which checks API keys, did not answer"
 
 
-async def _caller(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
+async def _caller(request: Request) -> Principal:
     """Anonymous without a key; otherwise the registry, which issues keys, says whose it is.
     Asked on every request, so a key revoked at the registry is refused here at once too."""
     header = request.headers.get("authorization")

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +12,7 @@ from services.registry.audit import acting, created_path
 from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
-from shared.access import ANONYMOUS, Principal, Scope, bearer_scheme, requirement
+from shared.access import ANONYMOUS, Principal, Scope, requirement
 from shared.db import begin_write
 from shared.errors import InvalidInput
 from shared.idempotency import claim_in_transaction
@@ -50,10 +49,7 @@ def _open(session: Session, request: Request, writes: bool) -> None:
         session.commit()
 
 
-async def _session(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Session:
+async def _session(request: Request) -> Session:
     """The request's unit of work, knowing who it acts for (anonymous without a key).
 
     It is the request's only connection: the key check, its last-use stamp and the
@@ -95,7 +91,9 @@ async def _caller(session: SessionDep) -> Principal:
 
 CallerDep = Annotated[Principal, Depends(_caller)]
 # On every route: a key that is sent is checked, even where none is needed (401 if unknown).
-identify_caller = Depends(_caller)
+# The session checks it (`_open`); FastAPI solves every dependency of a route on each request,
+# so the route-wide one is the session itself, not the caller made from it.
+identify_caller = Depends(_session)
 
 
 def requires(*scopes: Scope) -> Any:
