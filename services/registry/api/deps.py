@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from services.registry.audit import acting, created_path
+from services.registry.audit import created_path
 from services.registry.keys import authenticate
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
@@ -75,6 +75,7 @@ async def _session(request: Request) -> Session:
         await run_in_threadpool(_open, session, request, writes)
     else:
         session.info["principal"] = ANONYMOUS
+    request.scope[_PRINCIPAL] = session.info["principal"]
     return session
 
 
@@ -85,8 +86,18 @@ async def _settings(request: Request) -> RegistrySettings:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-async def _caller(session: SessionDep) -> Principal:
-    return acting(session)
+_PRINCIPAL = "passerelles.principal"
+
+
+async def _caller(request: Request) -> Principal:
+    """Who the request acts for, as its session found (`_session`, a dependency of every
+    route, solved before the route's own). Read from the request rather than through a
+    dependency on the session: FastAPI walks a route's whole dependency tree on each request,
+    and the caller is asked for two or three times per write."""
+    principal = request.scope.get(_PRINCIPAL)
+    if principal is None:
+        raise RuntimeError("the request's session was not opened: is identify_caller installed?")
+    return principal  # type: ignore[no-any-return]
 
 
 CallerDep = Annotated[Principal, Depends(_caller)]
