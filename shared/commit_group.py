@@ -67,11 +67,12 @@ class CommitGroup:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def join(self) -> Session:
-        """A session whose unit of work is a savepoint of the group's transaction (the first
-        member's `shared.db.begin_write` begins it). Call it holding the write turn."""
+        """A session whose unit of work is a savepoint of the group's transaction, which the
+        first member begins. Call it holding the write turn."""
         if self.connection is None:
-            # The pool may make a new connection: not on the event loop.
-            self.connection = await run_in_threadpool(self.engine.connect)
+            # The pool may make a new connection, and the lock may be held by another
+            # process for a while: not on the event loop.
+            self.connection = await run_in_threadpool(_connect_to_write, self.engine)
             self.opened, self.lost = time.monotonic(), False
             self.durable = asyncio.get_running_loop().create_future()
             # Whatever happens to the writers queued now, this group commits once their turns
@@ -125,28 +126,49 @@ class CommitGroup:
         # vouch for writes it did not see committed.
         outcome: BaseException | None = TransactionLost("the commit was interrupted")
         try:
-            if self.lost:
-                raise TransactionLost("the database rolled back the writes of this group")
-            await run_in_threadpool(_commit_and_close, connection)
+            await run_in_threadpool(_end, connection, self.lost)
             outcome = None
         except Exception as error:
             _log.warning("the commit of %d grouped writes failed: %s", self.members, error)
             outcome = error
-            await run_in_threadpool(connection.close)
         finally:
             self.members = 0
             durable.set_result(outcome)
+
+
+def _connect_to_write(engine: Engine) -> Connection:
+    """A connection holding SQLite's write lock, in the transaction the group's members share
+    (what `shared.db.begin_write` does for a write outside a group)."""
+    connection = engine.connect()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _in_transaction(connection: Connection) -> bool:
     return bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
-def _commit_and_close(connection: Connection) -> None:
-    """In one hop to a worker thread: each hop costs the event loop a wake-up and a result."""
+def _end(connection: Connection, lost: bool) -> None:
+    """Commit the group's transaction and give its connection back, in one hop to a worker
+    thread (each hop costs the event loop a wake-up and a result).
+
+    A connection whose commit failed is discarded, not pooled: SQLite may keep the transaction
+    open after a failed commit, and the pool, which saw a commit attempted, would not roll it
+    back; the next group would then have begun inside it, and committed its writes with the
+    failed group's.
+    """
     try:
+        if lost:
+            raise TransactionLost("the database rolled back the writes of this group")
         if connection.in_transaction():
             connection.commit()
+    except BaseException:
+        connection.invalidate()
+        raise
     finally:
         connection.close()
 

@@ -129,6 +129,8 @@ def test_a_failed_group_commit_is_every_members_failure(app: Any):
     # The next writes start a new group and succeed.
     again = asyncio.run(_post_all(app, [_actor(n) for n in range(WRITERS, WRITERS + 4)]))
     assert [a.status_code for a in again] == [201] * 4
+    # Nothing of the failed group was committed with the next one.
+    assert not _stored_names(app) & {_actor(n)["name"] for n in range(WRITERS)}
     assert held(app, engine)["connections"] == 0
 
 
