@@ -446,8 +446,8 @@ def begin_write(session: Session) -> None:
     if bind.dialect.name != "sqlite":
         return
     if isinstance(session.bind, Connection):
-        # A member of a commit group: the group's transaction is begun by its first member,
-        # and each member's unit of work is a savepoint in it (`shared.commit_group`).
+        # A member of a commit group: the group began its transaction as it opened, and each
+        # member's unit of work is a savepoint in it (`shared.commit_group`).
         driver = session.bind.connection.dbapi_connection
         if driver is not None and not driver.in_transaction:
             session.bind.exec_driver_sql("BEGIN IMMEDIATE")
