@@ -7,6 +7,7 @@ are all in its state (`shared.db.new_row` puts every field there), and its links
 collections `_apply` filled. The row stays transient: nothing later in the unit of work reads
 it back through the session.
 
+On PostgreSQL the row and its links are one statement, each statement being a round trip.
 An import still adds its rows to the session and flushes them once per batch
 (`services.registry.resources.add_new`).
 """
@@ -14,7 +15,7 @@ An import still adds its rows to the session and flushes them once per batch
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import ARRAY, Insert, Table, bindparam, func, insert, select
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import Mapper, RelationshipDirection
 from sqlmodel import Session, SQLModel
@@ -23,23 +24,69 @@ __all__ = ["insert_new"]
 
 
 def insert_new(session: Session, row: SQLModel) -> None:
-    """INSERT `row` and the rows of its one-to-many link collections, one statement per table.
+    """INSERT `row` and the rows of its one-to-many link collections: one statement per table
+    on SQLite, one statement in all on PostgreSQL (`_together`).
 
     Each link row gets its owner's key, as the ORM would set it from the collection."""
     plan = _plan(type(row))
     connection = session.connection()
-    connection.execute(plan.insert, _values(row, plan.columns))
+    values = _values(row, plan.columns)
     state = row.__dict__
+    links: list[tuple[_Plan, list[dict[str, Any]]]] = []
     for collection, link_plan, keys in plan.links:
-        links = state.get(collection)
-        if not links:
+        collected = state.get(collection)
+        if not collected:
             continue
         owner = {remote: state[local] for local, remote in keys}
         rows = []
-        for link in links:
+        for link in collected:
             link.__dict__.update(owner)
             rows.append(_values(link, link_plan.columns))
+        links.append((link_plan, rows))
+    if links and connection.dialect.name == "postgresql":
+        connection.execute(*_together(plan, values, links))
+        return
+    connection.execute(plan.insert, values)
+    for link_plan, rows in links:
         connection.execute(link_plan.insert, rows)
+
+
+def _together(
+    plan: "_Plan", values: dict[str, Any], links: list[tuple["_Plan", list[dict[str, Any]]]]
+) -> tuple[Insert, dict[str, Any]]:
+    """The row and its link rows as one statement, with its parameters: the row's insert and
+    all but the last link table's in WITH clauses, each link table's rows as one array per
+    column. Each statement is a round trip to PostgreSQL and its cost in the driver; the
+    links' foreign keys are checked at the statement's end, once the row is in."""
+    parameters = {f"row_{name}": value for name, value in values.items()}
+    shapes = []
+    for number, (link_plan, rows) in enumerate(links):
+        names = tuple(rows[0])
+        shapes.append((link_plan, names))
+        for name in names:
+            parameters[f"link{number}_{name}"] = [row[name] for row in rows]
+    return _statement_for(plan, tuple(values), tuple(shapes)), parameters
+
+
+@cache
+def _statement_for(
+    plan: "_Plan", columns: tuple[str, ...], links: tuple[tuple["_Plan", tuple[str, ...]], ...]
+) -> Insert:
+    new_row = (
+        insert(plan.table)
+        .values({name: bindparam(f"row_{name}") for name in columns})
+        .cte("new_row")
+    )
+    inserts = []
+    for number, (link_plan, names) in enumerate(links):
+        table = link_plan.table
+        arrays = [
+            func.unnest(bindparam(f"link{number}_{name}", type_=ARRAY(table.c[name].type)))
+            for name in names
+        ]
+        inserts.append(insert(table).from_select(list(names), select(*arrays)))
+    *first, last = inserts
+    return last.add_cte(new_row, *(s.cte(f"new_links_{n}") for n, s in enumerate(first)))
 
 
 class _Plan:
@@ -49,6 +96,7 @@ class _Plan:
     def __init__(self, mapper: Mapper[Any]) -> None:
         table = mapper.local_table
         assert isinstance(table, Table)
+        self.table = table
         self.insert: Insert = _statement(table)
         self.columns = [
             (attribute.key, attribute.columns[0].key) for attribute in mapper.column_attrs
