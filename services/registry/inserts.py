@@ -97,7 +97,7 @@ class _Plan:
         table = mapper.local_table
         assert isinstance(table, Table)
         self.table = table
-        self.insert: Insert = _statement(table)
+        self.insert: Insert = insert(table)
         self.columns = [
             (attribute.key, attribute.columns[0].key) for attribute in mapper.column_attrs
         ]
@@ -121,11 +121,6 @@ class _Plan:
 @cache
 def _plan(model: type[SQLModel]) -> _Plan:
     return _Plan(inspect_mapper(model))
-
-
-@cache
-def _statement(table: Table) -> Insert:
-    return insert(table)
 
 
 def _values(row: SQLModel, columns: list[tuple[str, str]]) -> dict[str, Any]:
