@@ -68,7 +68,8 @@ class CommitGroup:
 
     async def join(self) -> Session:
         """A session whose unit of work is a savepoint of the group's transaction, which the
-        first member begins. Call it holding the write turn."""
+        group begins, taking SQLite's write lock, as it opens. Call it holding the write
+        turn."""
         if self.connection is None:
             # The pool may make a new connection, and the lock may be held by another
             # process for a while: not on the event loop.
@@ -136,12 +137,18 @@ class CommitGroup:
             durable.set_result(outcome)
 
 
+# A savepoint held from the group's first statement to its commit: it exists at the commit only
+# if the transaction that began with the group is still the one open.
+_ANCHOR = "passerelles_group"
+
+
 def _connect_to_write(engine: Engine) -> Connection:
     """A connection holding SQLite's write lock, in the transaction the group's members share
     (what `shared.db.begin_write` does for a write outside a group)."""
     connection = engine.connect()
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(f"SAVEPOINT {_ANCHOR}")
     except BaseException:
         connection.close()
         raise
@@ -164,8 +171,10 @@ def _end(connection: Connection, lost: bool) -> None:
     try:
         if lost:
             raise TransactionLost("the database rolled back the writes of this group")
-        if connection.in_transaction():
-            connection.commit()
+        # Gone if SQLite ended the group's transaction on its own, even if the driver began
+        # another at a later write: then the commit would vouch for writes that were lost.
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {_ANCHOR}")
+        connection.commit()
     except BaseException:
         connection.invalidate()
         raise

@@ -446,11 +446,10 @@ def begin_write(session: Session) -> None:
     if bind.dialect.name != "sqlite":
         return
     if isinstance(session.bind, Connection):
-        # A member of a commit group: the group began its transaction as it opened, and each
-        # member's unit of work is a savepoint in it (`shared.commit_group`).
-        driver = session.bind.connection.dbapi_connection
-        if driver is not None and not driver.in_transaction:
-            session.bind.exec_driver_sql("BEGIN IMMEDIATE")
+        # A member of a commit group: the group took the lock as it opened (`BEGIN IMMEDIATE`),
+        # and each member's unit of work is a savepoint in its transaction. If SQLite ended
+        # that transaction on its own, the group's commit is refused whatever follows
+        # (`shared.commit_group`).
         return
     session.execute(text("BEGIN IMMEDIATE"))
 

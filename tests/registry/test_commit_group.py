@@ -155,3 +155,29 @@ def test_an_import_waits_for_the_group_not_for_the_busy_timeout(app: Any):
     answers = asyncio.run(both())
     assert [a.status_code for a in answers] == [201] * WRITERS + [200], answers[-1].text
     assert len(_stored_names(app)) == WRITERS + 50
+
+
+def test_a_group_whose_transaction_sqlite_ended_acknowledges_only_what_is_stored(app: Any):
+    """SQLite rolls a transaction back by itself on some errors (a full disk, say): the writes
+    of the group before it are lost, and none of them may be answered as saved."""
+    engine = app.state.engine
+    inserts: list[int] = []
+
+    def end_the_transaction(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO actor "):
+            inserts.append(1)
+            if len(inserts) == WRITERS // 2:
+                connection.connection.dbapi_connection.rollback()
+
+    event.listen(engine, "after_cursor_execute", end_the_transaction)
+    try:
+        answers = asyncio.run(_post_all(app, [_actor(n) for n in range(WRITERS)]))
+    finally:
+        event.remove(engine, "after_cursor_execute", end_the_transaction)
+    acknowledged = {a.json()["name"] for a in answers if a.status_code == 201}
+    refused = [a for a in answers if a.status_code != 201]
+    assert refused and all(a.status_code == 500 for a in refused)
+    assert _stored_names(app) & {_actor(n)["name"] for n in range(WRITERS)} == acknowledged
+    again = asyncio.run(_post_all(app, [_actor(n) for n in range(WRITERS, WRITERS + 4)]))
+    assert [a.status_code for a in again] == [201] * 4
+    assert held(app, engine)["connections"] == 0
