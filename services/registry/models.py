@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     Text,
     text,
 )
@@ -315,6 +316,15 @@ class ActorNameKey(SQLModel, table=True):
     country changes, removed when it is deleted."""
 
     __tablename__: ClassVar[str] = "actor_name_key"  # type: ignore[misc]
+    # A probe looks up about 150 keys and reads the comparable name of every match: a few
+    # hundred rows for a name built like many others ("Association pour le développement de
+    # …"). Kept beside the key in the primary key's tree (a table without rowid on SQLite, an
+    # included column on PostgreSQL), each match is read from one tree, not two: the look-up
+    # took half the time.
+    __table_args__ = (
+        PrimaryKeyConstraint("key", "actor_id", postgresql_include=["comparable"]),
+        {"sqlite_with_rowid": False},
+    )
 
     key: str = Field(primary_key=True, max_length=100)
     actor_id: uuid.UUID = Field(primary_key=True, index=True)

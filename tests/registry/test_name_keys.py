@@ -4,6 +4,7 @@ uses them follows renames and deletions."""
 import random
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import Engine
 
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
 from tests.conftest import Registry
@@ -92,3 +93,22 @@ def test_the_check_follows_renames_and_deletions(client, registry: Registry):
     assert created.status_code == 201
     assert client.delete(f"/v1/actors/{actor['id']}").status_code == 204
     assert client.post("/v1/actors", json=new).status_code == 201
+
+
+def test_a_probe_reads_each_match_from_the_primary_key_alone(engine: Engine):
+    """A name built like many others has hundreds of matches: each is read with its comparable
+    name from the primary key's tree, with no second look-up into the table."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT comparable FROM actor_name_key WHERE key IN ('a', 'b')"
+            ).all()
+            assert [row[-1] for row in plan] == ["SEARCH actor_name_key USING PRIMARY KEY (key=?)"]
+            return
+        included = connection.exec_driver_sql(
+            "SELECT attribute.attname FROM pg_index AS index"
+            " JOIN pg_attribute AS attribute ON attribute.attrelid = index.indrelid"
+            " AND attribute.attnum = ANY (index.indkey[index.indnkeyatts:])"
+            " WHERE index.indrelid = 'actor_name_key'::regclass AND index.indisprimary"
+        ).scalars()
+        assert list(included) == ["comparable"]
