@@ -181,3 +181,10 @@ def test_a_group_whose_transaction_sqlite_ended_acknowledges_only_what_is_stored
     again = asyncio.run(_post_all(app, [_actor(n) for n in range(WRITERS, WRITERS + 4)]))
     assert [a.status_code for a in again] == [201] * 4
     assert held(app, engine)["connections"] == 0
+
+
+def test_a_members_statement_journal_and_temporary_trees_stay_in_memory(app: Any):
+    """Each member is a savepoint, whose statements keep a statement journal: in a file, each
+    was opened, written, read back and deleted on every write."""
+    with app.state.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
