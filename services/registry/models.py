@@ -139,8 +139,9 @@ class Actor(Resource, table=True):
 
     kind: str = Field(max_length=32, index=True)
     name: str = Field(max_length=300)
-    # Lower-case, accent-free name and acronym: what text search and duplicate detection compare.
-    search_name: str = Field(max_length=700, index=True)
+    # Lower-case, accent-free name and acronym: what text search compares. Not indexed: its
+    # search is for a word anywhere in it (LIKE '%word%'), which no B-tree index serves.
+    search_name: str = Field(max_length=700)
     acronym: str | None = Field(default=None, max_length=50)
     description: str | None = Field(default=None, sa_type=Text)
     country: str = Field(max_length=2, index=True)
