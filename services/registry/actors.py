@@ -8,7 +8,7 @@ from sqlmodel import Session, col, exists, func, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import IDENTIFIERS, bulk_of
-from services.registry.duplicates import index_actor, likely_duplicates
+from services.registry.duplicates import index_actor, keys_along, likely_duplicates
 from services.registry.models import (
     Actor,
     ActorIntervention,
@@ -127,8 +127,12 @@ def create_actor(
     _check(session, actor)
     if duplicate_threshold is not None:
         _refuse_likely_duplicate(session, actor, duplicate_threshold)
-    add_new(session, actor, lambda: _refuse_taken_identifiers(session, actor))
-    index_actor(session, actor, created=True)
+    add_new(
+        session,
+        actor,
+        lambda: _refuse_taken_identifiers(session, actor),
+        along=keys_along(session, actor),
+    )
     record_change(session, actor, "created")
     return actor
 

@@ -15,12 +15,20 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from services.registry.bulk import bulk_of
+from services.registry.inserts import Along
 from services.registry.models import Actor, ActorNameKey
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
 from shared.db import in_list
 from shared.text import comparable_name
 
-__all__ = ["NameIndex", "flush_pending", "index_actor", "likely_duplicates", "similar_names"]
+__all__ = [
+    "NameIndex",
+    "flush_pending",
+    "index_actor",
+    "keys_along",
+    "likely_duplicates",
+    "similar_names",
+]
 
 
 def similar_names(name: str, names: dict[uuid.UUID, str], threshold: float) -> list[dict[str, Any]]:
@@ -94,10 +102,24 @@ def _keys_of(actor: Actor) -> list[str]:
     return stored_keys(actor.kind, actor.country, comparable_name(actor.name))
 
 
+def _key_rows(actor: Actor) -> list[dict[str, Any]]:
+    comparable = comparable_name(actor.name)
+    return [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in _keys_of(actor)]
+
+
+def keys_along(session: Session, actor: Actor) -> Along:
+    """The name keys a new actor is written with (`resources.add_new`'s `along`): on
+    PostgreSQL, in the actor's own statement rather than a round trip of their own. An import
+    keeps them for its batch's flush instead (`index_actor`)."""
+    if bulk_of(session) is not None:
+        index_actor(session, actor, created=True)
+        return ()
+    return ((ActorNameKey, _key_rows(actor)),)
+
+
 def index_actor(session: Session, actor: Actor, *, created: bool) -> None:
     """Bring the actor's name keys in line with its name, kind, country and liveness."""
-    comparable = comparable_name(actor.name)
-    rows = [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in _keys_of(actor)]
+    rows = _key_rows(actor)
     bulk = bulk_of(session)
     if bulk is not None:
         if bulk.dry_run:

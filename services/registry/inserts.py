@@ -12,6 +12,7 @@ An import still adds its rows to the session and flushes them once per batch
 (`services.registry.resources.add_new`).
 """
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -20,12 +21,16 @@ from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import Mapper, RelationshipDirection
 from sqlmodel import Session, SQLModel
 
-__all__ = ["insert_new"]
+__all__ = ["Along", "insert_new"]
 
 
-def insert_new(session: Session, row: SQLModel) -> None:
-    """INSERT `row` and the rows of its one-to-many link collections: one statement per table
-    on SQLite, one statement in all on PostgreSQL (`_together`).
+Along = Sequence[tuple[type[SQLModel], list[dict[str, Any]]]]
+
+
+def insert_new(session: Session, row: SQLModel, along: Along = ()) -> None:
+    """INSERT `row`, the rows of its one-to-many link collections, and `along`'s rows of other
+    tables (each a model and its rows' column values): one statement per table on SQLite, one
+    statement in all on PostgreSQL (`_together`).
 
     Each link row gets its owner's key, as the ORM would set it from the collection."""
     plan = _plan(type(row))
@@ -43,6 +48,7 @@ def insert_new(session: Session, row: SQLModel) -> None:
             link.__dict__.update(owner)
             rows.append(_values(link, link_plan.columns))
         links.append((link_plan, rows))
+    links += [(_plan(model), rows) for model, rows in along if rows]
     if links and connection.dialect.name == "postgresql":
         connection.execute(*_together(plan, values, links))
         return

@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import KnownActor, bulk_of
-from services.registry.inserts import insert_new
+from services.registry.inserts import Along, insert_new
 from services.registry.models import Actor, Resource
 from services.registry.outbox import write_document
 from shared.db import utcnow
@@ -127,20 +127,26 @@ def flush_or_recheck(session: Session, recheck: Callable[[], None]) -> None:
 
 
 def add_new(
-    session: Session, resource: Resource, recheck: Callable[[], None] | None = None
+    session: Session,
+    resource: Resource,
+    recheck: Callable[[], None] | None = None,
+    along: Along = (),
 ) -> None:
     """Write a new resource with its link rows, and its public document with them.
 
-    A single write inserts them at once, as plain statements (`inserts.insert_new`); a uniqueness
-    race lost there is answered as in `flush_or_recheck`. An import adds them to its session,
-    which flushes each batch once.
+    A single write inserts them at once, as plain statements (`inserts.insert_new`), with
+    `along`'s rows of other tables derived from it; a uniqueness race lost there is answered
+    as in `flush_or_recheck`. An import adds them to its session, which flushes each batch once
+    (and writes what a single write sends `along` its own way).
     """
     if bulk_of(session) is not None:
+        if any(rows for _, rows in along):
+            raise ValueError("an import writes derived rows at its batch's flush, not along")
         session.add(resource)
         return
     write_document(session, resource)
     with _rechecked(session, recheck):
-        insert_new(session, resource)
+        insert_new(session, resource, along)
 
 
 @contextmanager

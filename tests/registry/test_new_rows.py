@@ -10,12 +10,15 @@ from datetime import datetime
 
 import pytest
 from pydantic_core import PydanticUndefined
+from sqlalchemy import event
 from sqlmodel import Session, SQLModel, select
 
 import services.registry.models as models
+from services.registry.actors import create_actor
 from services.registry.models import (
     Actor,
     ActorIntervention,
+    ActorNameKey,
     ActorOrigin,
     ActorRelationship,
     ActorTheme,
@@ -24,8 +27,12 @@ from services.registry.models import (
     ConventionTheme,
     Project,
 )
+from services.registry.name_keys import stored_keys
 from services.registry.resources import add_new
+from services.registry.schemas import ActorCreate
+from shared.access import Principal, Scope
 from shared.db import new_row
+from shared.text import comparable_name
 
 _GENERATED = {"id", "created_at", "updated_at"}
 
@@ -200,3 +207,32 @@ def test_a_new_resource_inserted_as_plain_statements_is_stored_as_a_flush_stores
             assert [{k: v for k, v in r.items() if k != "actor_id"} for r in plain] == [
                 {k: v for k, v in r.items() if k != "actor_id"} for r in fresh
             ]
+
+
+def test_a_new_actor_is_written_with_its_name_keys(engine) -> None:
+    """The name keys of a new actor go with it (`duplicates.keys_along`): on PostgreSQL in the
+    actor's own statement, a round trip of their own costing a fifth of a write's CPU."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    body = ActorCreate(
+        kind="association", name="Les Amis de Kayes", country="FR", themes=["health"]
+    )
+    with Session(engine) as session:
+        session.info["principal"] = Principal(name="test", scopes=frozenset({Scope.admin}))
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            actor = create_actor(session, body, duplicate_threshold=92.0)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        session.commit()
+        keys = session.execute(
+            select(ActorNameKey.key).where(ActorNameKey.actor_id == actor.id)
+        ).scalars()
+        assert sorted(keys) == sorted(stored_keys("association", "FR", comparable_name(body.name)))
+    writing_keys = [s for s in statements if "INSERT INTO actor_name_key" in s]
+    assert len(writing_keys) == 1
+    if engine.dialect.name == "postgresql":
+        assert "INSERT INTO actor " in writing_keys[0]
