@@ -96,15 +96,13 @@ _CLOSE_ACTORS = (
 )
 
 
-def _keys_of(actor: Actor) -> list[str]:
+def _key_rows(actor: Actor) -> list[dict[str, Any]]:
+    """The name-key rows of a live actor; none for a deleted one."""
     if actor.deleted_at is not None:
         return []
-    return stored_keys(actor.kind, actor.country, comparable_name(actor.name))
-
-
-def _key_rows(actor: Actor) -> list[dict[str, Any]]:
     comparable = comparable_name(actor.name)
-    return [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in _keys_of(actor)]
+    keys = stored_keys(actor.kind, actor.country, comparable)
+    return [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in keys]
 
 
 def keys_along(session: Session, actor: Actor) -> Along:

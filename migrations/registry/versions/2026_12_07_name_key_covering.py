@@ -6,7 +6,7 @@ de …", "Les Amis de …"). The comparable name lay in the table, apart from th
 probe searches, so every match cost a second look-up. Here it is kept in the primary key's tree:
 on SQLite the table is rebuilt without rowid (its rows are stored in the primary key), on
 PostgreSQL the primary key includes it (index-only scans). At 100,000 actors, a probe of such a
-name took 2.7 → 1.3 ms on SQLite and 2.1 → 1.2 ms on PostgreSQL.
+name took 2.7 → 0.8 ms on SQLite and 2.1 → 1.2 ms on PostgreSQL.
 
 Revision ID: 0012_name_key_covering
 Revises: 0011_event_request_id
