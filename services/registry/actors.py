@@ -5,10 +5,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, exists, func, or_, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import IDENTIFIERS, bulk_of
 from services.registry.duplicates import index_actor, keys_along, likely_duplicates
+from services.registry.listings import Conditions, Listing, like_pattern
 from services.registry.models import (
     Actor,
     ActorIntervention,
@@ -28,7 +28,6 @@ from services.registry.resources import (
     flush_or_recheck,
     get_live,
     live_actors,
-    one_of,
     paginate,
     raise_if_invalid,
     refuse_cleared,
@@ -208,48 +207,48 @@ def list_actors(
     session: Session, filters: ActorFilters, *, cursor: str | None, limit: int
 ) -> tuple[list[Actor], str | None]:
     """A page of live actors matching every filter given."""
-    return paginate(session, actor_listing(filters), Actor, cursor, limit)
+    return paginate(session, actor_listing(filters), cursor, limit)
 
 
-def actor_listing(filters: ActorFilters) -> SelectOfScalar[Actor]:
+def actor_listing(filters: ActorFilters) -> Listing[Actor]:
     """The actors matching every filter given, to page through (live ones: `paginate`)."""
-    statement = select(Actor)
-    if filters.kind:
-        statement = statement.where(one_of(col(Actor.kind), filters.kind))
-    if filters.level:
-        statement = statement.where(one_of(col(Actor.level), filters.level))
-    if filters.country:
-        statement = statement.where(one_of(col(Actor.country), filters.country))
-    if filters.intervention_country:
-        statement = statement.where(
-            exists().where(
-                ActorIntervention.actor_id == Actor.id,
-                one_of(col(ActorIntervention.country), filters.intervention_country),
-            )
+    conditions = Conditions()
+    conditions.any_of("kind", filters.kind, lambda match: match(col(Actor.kind)))
+    conditions.any_of("level", filters.level, lambda match: match(col(Actor.level)))
+    conditions.any_of("country", filters.country, lambda match: match(col(Actor.country)))
+    conditions.any_of(
+        "intervention_country",
+        filters.intervention_country,
+        lambda match: exists().where(
+            ActorIntervention.actor_id == Actor.id, match(col(ActorIntervention.country))
+        ),
+    )
+    conditions.any_of(
+        "theme",
+        filters.theme,
+        lambda match: exists().where(ActorTheme.actor_id == Actor.id, match(col(ActorTheme.theme))),
+    )
+    conditions.equal("based_in_id", filters.based_in_id, lambda value: Actor.based_in_id == value)
+    conditions.equal(
+        "origin_id",
+        filters.origin_id,
+        lambda value: exists().where(
+            ActorOrigin.actor_id == Actor.id, ActorOrigin.origin_id == value
+        ),
+    )
+    for index, word in enumerate(fold(filters.q or "").split()):
+        conditions.equal(
+            f"word_{index}",
+            like_pattern(word),
+            lambda value: col(Actor.search_name).like(value, escape="/"),
         )
-    if filters.theme:
-        statement = statement.where(
-            exists().where(
-                ActorTheme.actor_id == Actor.id, one_of(col(ActorTheme.theme), filters.theme)
-            )
-        )
-    if filters.based_in_id is not None:
-        statement = statement.where(Actor.based_in_id == filters.based_in_id)
-    if filters.origin_id is not None:
-        statement = statement.where(
-            exists().where(
-                ActorOrigin.actor_id == Actor.id, ActorOrigin.origin_id == filters.origin_id
-            )
-        )
-    if filters.q:
-        for word in fold(filters.q).split():
-            statement = statement.where(col(Actor.search_name).contains(word, autoescape=True))
     if filters.bbox is not None:
         west, south, east, north = filters.bbox
-        statement = statement.where(
-            col(Actor.latitude).between(south, north), col(Actor.longitude).between(west, east)
-        )
-    return statement
+        conditions.equal("south", south, lambda value: col(Actor.latitude) >= value)
+        conditions.equal("north", north, lambda value: col(Actor.latitude) <= value)
+        conditions.equal("west", west, lambda value: col(Actor.longitude) >= value)
+        conditions.equal("east", east, lambda value: col(Actor.longitude) <= value)
+    return conditions.listing(Actor)
 
 
 def _apply(actor: Actor, data: ActorBase, fields: set[str]) -> None:

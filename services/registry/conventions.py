@@ -2,8 +2,7 @@
 
 import uuid
 
-from sqlmodel import Session, col, exists, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session, col, exists
 
 from services.registry.funded import (
     FundedFilters,
@@ -13,6 +12,7 @@ from services.registry.funded import (
     filter_funded,
     sync_parties,
 )
+from services.registry.listings import Conditions, Listing
 from services.registry.models import Convention, ConventionParty, ConventionTheme
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
@@ -90,23 +90,23 @@ def list_conventions(
     limit: int,
 ) -> tuple[list[Convention], str | None]:
     """A page of live conventions; with several actors, those in which all of them take part."""
-    return paginate(session, convention_listing(filters, kinds), Convention, cursor, limit)
+    return paginate(session, convention_listing(filters, kinds), cursor, limit)
 
 
-def convention_listing(filters: FundedFilters, kinds: list[str]) -> SelectOfScalar[Convention]:
+def convention_listing(filters: FundedFilters, kinds: list[str]) -> Listing[Convention]:
     """The conventions matching the filters, to page through (live ones: `paginate`)."""
-    statement = filter_funded(
-        select(Convention), Convention, filters, ConventionTheme, "convention_id"
-    )
-    if kinds:
-        statement = statement.where(col(Convention.kind).in_(kinds))
-    for actor_id in filters.actor_ids:
-        statement = statement.where(
-            exists().where(
-                ConventionParty.convention_id == Convention.id, ConventionParty.actor_id == actor_id
-            )
+    conditions = Conditions()
+    filter_funded(conditions, Convention, filters, ConventionTheme, "convention_id")
+    conditions.any_of("kind", kinds, lambda match: match(col(Convention.kind)))
+    for index, actor_id in enumerate(filters.actor_ids):
+        conditions.equal(
+            f"actor_{index}",
+            actor_id,
+            lambda value: exists().where(
+                ConventionParty.convention_id == Convention.id, ConventionParty.actor_id == value
+            ),
         )
-    return statement
+    return conditions.listing(Convention)
 
 
 def _apply(convention: Convention, data: ConventionBase, fields: set[str]) -> None:

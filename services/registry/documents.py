@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
+from services.registry.listings import Listing
 from services.registry.models import Actor, ActorRelationship, Convention, Project, Resource
 from services.registry.outbox import public_shape
 from services.registry.resources import Gone, paginate, paginate_documents
@@ -62,8 +62,7 @@ def _document_of(model: type[Resource]) -> Select[tuple[str | None, int, datetim
 
 def documents_page(
     session: Session,
-    listing: SelectOfScalar[R],
-    model: type[R],
+    listing: Listing[R],
     schema: type[BaseModel],
     cursor: str | None,
     limit: int,
@@ -71,10 +70,10 @@ def documents_page(
     """A page of a listing (`resources.paginate`) as the JSON documents of its items, and the
     cursor of the next page. A page with a row that has no document yet is written through
     `schema`, the slow way."""
-    found, next_cursor = paginate_documents(session, listing, model, cursor, limit)
+    found, next_cursor = paginate_documents(session, listing, cursor, limit)
     if all(document is not None for document in found):
         return found, next_cursor  # type: ignore[return-value]
-    rows, next_cursor = paginate(session, listing, model, cursor, limit)
+    rows, next_cursor = paginate(session, listing, cursor, limit)
     return [schema.model_validate(row).model_dump_json() for row in rows], next_cursor
 
 

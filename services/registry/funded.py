@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlmodel import Session, SQLModel, col, exists
-from sqlmodel.sql.expression import SelectOfScalar
 
+from services.registry.listings import Conditions
 from services.registry.models import Convention, ConventionParty, Funded, Project, ProjectPartner
-from services.registry.resources import check_period, live_actors, one_of, sync_links
+from services.registry.resources import check_period, live_actors, sync_links
 from services.registry.schemas import FundedBase, Party
 from services.registry.vocabulary import ActorKind, Status
 from shared.db import new_row
@@ -109,24 +109,23 @@ def check_parties(
 
 
 def filter_funded(
-    statement: SelectOfScalar[F],
+    conditions: Conditions,
     model: type[F],
     filters: FundedFilters,
     theme_link: type[SQLModel],
     theme_owner: str,
-) -> SelectOfScalar[F]:
-    """Apply the filters conventions and projects share (not the actors taking part)."""
-    if filters.status:
-        statement = statement.where(one_of(col(model.status), filters.status))
-    if filters.target_id is not None:
-        statement = statement.where(model.target_id == filters.target_id)
-    if filters.target_country:
-        statement = statement.where(one_of(col(model.target_country), filters.target_country))
-    if filters.theme:
-        statement = statement.where(
-            exists().where(
-                getattr(theme_link, theme_owner) == model.id,
-                one_of(col(theme_link.theme), filters.theme),  # type: ignore[attr-defined]
-            )
-        )
-    return statement
+) -> None:
+    """Add the conditions conventions and projects share (not the actors taking part)."""
+    conditions.any_of("status", filters.status, lambda match: match(col(model.status)))
+    conditions.equal("target_id", filters.target_id, lambda value: model.target_id == value)
+    conditions.any_of(
+        "target_country", filters.target_country, lambda match: match(col(model.target_country))
+    )
+    conditions.any_of(
+        "theme",
+        filters.theme,
+        lambda match: exists().where(
+            getattr(theme_link, theme_owner) == model.id,
+            match(col(theme_link.theme)),  # type: ignore[attr-defined]
+        ),
+    )

@@ -2,8 +2,7 @@
 
 import uuid
 
-from sqlmodel import Session, exists, or_, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session, exists, or_
 
 from services.registry.bulk import bulk_of
 from services.registry.funded import (
@@ -14,6 +13,7 @@ from services.registry.funded import (
     filter_funded,
     sync_parties,
 )
+from services.registry.listings import Conditions, Listing
 from services.registry.models import Convention, Project, ProjectPartner, ProjectTheme
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for, check_may_create_project
@@ -85,28 +85,29 @@ def list_projects(
 ) -> tuple[list[Project], str | None]:
     """A page of live projects; with several actors, those in which all of them take part."""
     statement = project_listing(filters, convention_id, lead_id)
-    return paginate(session, statement, Project, cursor, limit)
+    return paginate(session, statement, cursor, limit)
 
 
 def project_listing(
     filters: FundedFilters, convention_id: uuid.UUID | None, lead_id: uuid.UUID | None
-) -> SelectOfScalar[Project]:
+) -> Listing[Project]:
     """The projects matching the filters, to page through (live ones: `paginate`)."""
-    statement = filter_funded(select(Project), Project, filters, ProjectTheme, "project_id")
-    if convention_id is not None:
-        statement = statement.where(Project.convention_id == convention_id)
-    if lead_id is not None:
-        statement = statement.where(Project.lead_id == lead_id)
-    for actor_id in filters.actor_ids:
-        statement = statement.where(
-            or_(
-                Project.lead_id == actor_id,
+    conditions = Conditions()
+    filter_funded(conditions, Project, filters, ProjectTheme, "project_id")
+    conditions.equal("convention_id", convention_id, lambda value: Project.convention_id == value)
+    conditions.equal("lead_id", lead_id, lambda value: Project.lead_id == value)
+    for index, actor_id in enumerate(filters.actor_ids):
+        conditions.equal(
+            f"actor_{index}",
+            actor_id,
+            lambda value: or_(
+                Project.lead_id == value,
                 exists().where(
-                    ProjectPartner.project_id == Project.id, ProjectPartner.actor_id == actor_id
+                    ProjectPartner.project_id == Project.id, ProjectPartner.actor_id == value
                 ),
-            )
+            ),
         )
-    return statement
+    return conditions.listing(Project)
 
 
 def _apply(project: Project, data: ProjectBase, fields: set[str]) -> None:

@@ -3,9 +3,9 @@
 import uuid
 
 from sqlmodel import Session, col, or_, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import bulk_of
+from services.registry.listings import Conditions, Listing
 from services.registry.models import ActorRelationship
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
@@ -90,7 +90,7 @@ def list_relationships(
 ) -> tuple[list[ActorRelationship], str | None]:
     """A page of live relationships; `actor_id` matches either side."""
     statement = relationship_listing(kinds, subject_id, object_id, actor_id)
-    return paginate(session, statement, ActorRelationship, cursor, limit)
+    return paginate(session, statement, cursor, limit)
 
 
 def relationship_listing(
@@ -98,20 +98,20 @@ def relationship_listing(
     subject_id: uuid.UUID | None,
     object_id: uuid.UUID | None,
     actor_id: uuid.UUID | None,
-) -> SelectOfScalar[ActorRelationship]:
+) -> Listing[ActorRelationship]:
     """The relationships matching the filters, to page through (live ones: `paginate`)."""
-    statement = select(ActorRelationship)
-    if kinds:
-        statement = statement.where(col(ActorRelationship.kind).in_(kinds))
-    if subject_id is not None:
-        statement = statement.where(ActorRelationship.subject_id == subject_id)
-    if object_id is not None:
-        statement = statement.where(ActorRelationship.object_id == object_id)
-    if actor_id is not None:
-        statement = statement.where(
-            or_(ActorRelationship.subject_id == actor_id, ActorRelationship.object_id == actor_id)
-        )
-    return statement
+    conditions = Conditions()
+    conditions.any_of("kind", kinds, lambda match: match(col(ActorRelationship.kind)))
+    conditions.equal("subject_id", subject_id, lambda value: ActorRelationship.subject_id == value)
+    conditions.equal("object_id", object_id, lambda value: ActorRelationship.object_id == value)
+    conditions.equal(
+        "actor_id",
+        actor_id,
+        lambda value: or_(
+            ActorRelationship.subject_id == value, ActorRelationship.object_id == value
+        ),
+    )
+    return conditions.listing(ActorRelationship)
 
 
 def _apply(

@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, tuple_, type_coerce
+from sqlalchemy import Integer, Select, Table, bindparam, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 from sqlmodel import Session, SQLModel, col, select
@@ -15,9 +16,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.registry.bulk import KnownActor, bulk_of
 from services.registry.inserts import Along, insert_new
+from services.registry.listings import Listing
 from services.registry.models import Actor, Resource
 from services.registry.outbox import write_document
-from shared.db import utcnow
+from shared.db import all_rows, utcnow
 from shared.errors import (
     FieldError,
     InvalidInput,
@@ -38,7 +40,6 @@ __all__ = [
     "get_live",
     "keyset",
     "live_actors",
-    "one_of",
     "paginate",
     "paginate_documents",
     "raise_if_invalid",
@@ -225,39 +226,58 @@ def refuse_cleared(data: BaseModel, required: Iterable[str]) -> None:
 
 
 def paginate(
-    session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
+    session: Session, listing: Listing[R], cursor: str | None, limit: int
 ) -> tuple[list[R], str | None]:
     """One page of live resources, and the cursor of the next page."""
-    return keyset(session, statement.where(col(model.deleted_at).is_(None)), model, cursor, limit)
+    model = listing.model
+    statement = listing.bound().where(col(model.deleted_at).is_(None))
+    return keyset(session, statement, model, cursor, limit)
 
 
 def paginate_documents(
-    session: Session, statement: SelectOfScalar[R], model: type[R], cursor: str | None, limit: int
+    session: Session, listing: Listing[R], cursor: str | None, limit: int
 ) -> tuple[list[str | None], str | None]:
     """The same page as `paginate`, as the resources' stored documents (`documents`)."""
-    # The stored documents, with the listing's conditions (its statement selects the model),
-    # selected from the table and run on the connection: plain rows, without the ORM's
-    # execution and loading of each row. The order's columns come as the driver gives them,
-    # and only the last row's are made a timestamp and a UUID, for the cursor: doing so for
-    # every row took a third of a page's time.
-    table = model.__table__  # type: ignore[attr-defined]
-    raw = [type_coerce(table.c[name], NullType()).label(name) for name in ("created_at", "id")]
-    columns = select(table.c.document, *raw)
-    if statement.whereclause is not None:
-        columns = columns.where(statement.whereclause)
-    live = columns.where(col(model.deleted_at).is_(None))  # type: ignore[arg-type]
-    paged = _keyset_statement(live, model, cursor, limit)  # type: ignore[arg-type]
-    connection = session.connection()
-    rows = connection.execute(paged).all()
-    dialect = connection.dialect
+    table = listing.model.__table__  # type: ignore[attr-defined]
+    parameters = dict(listing.parameters, page_size=limit + 1)
+    if cursor is not None:
+        parameters["after_created_at"], parameters["after_id"] = _position(cursor)
+    statement = _documents_statement(listing.statement, table, cursor is not None)
+    rows = all_rows(session, statement, parameters)
+    dialect = session.get_bind().dialect
 
     def position(row: Any) -> tuple[datetime, uuid.UUID]:
-        return _typed(table.c.created_at, row.created_at, dialect), _typed(
-            table.c.id, row.id, dialect
-        )
+        return _typed(table.c.created_at, row[1], dialect), _typed(table.c.id, row[2], dialect)
 
     page, next_cursor = _cut(rows, limit, position)
-    return [row.document for row in page], next_cursor
+    return [row[0] for row in page], next_cursor
+
+
+@lru_cache(maxsize=1024)
+def _documents_statement(listing: SelectOfScalar[Any], table: Table, after: bool) -> Select[Any]:
+    """A page of a listing's live rows as (document, created_at, id), its position and size
+    named parameters (`after_created_at`, `after_id`, `page_size`): built once for each
+    listing's statement, itself kept for each shape of its filters (`listings`).
+
+    The stored documents are selected from the table and come as plain rows, without the
+    ORM's execution and loading of each row. The order's columns come as the driver gives
+    them, and only the last row's are made a timestamp and a UUID, for the cursor: doing so
+    for every row took a third of a page's time."""
+    raw = [type_coerce(table.c[name], NullType()).label(name) for name in ("created_at", "id")]
+    statement = select(table.c.document, *raw).where(table.c.deleted_at.is_(None))
+    if listing.whereclause is not None:
+        statement = statement.where(listing.whereclause)
+    if after:
+        statement = statement.where(
+            tuple_(table.c.created_at, table.c.id)
+            > tuple_(
+                bindparam("after_created_at", type_=table.c.created_at.type),
+                bindparam("after_id", type_=table.c.id.type),
+            )
+        )
+    return statement.order_by(table.c.created_at, table.c.id).limit(
+        bindparam("page_size", type_=Integer())
+    )
 
 
 def _typed(column: Any, value: Any, dialect: Any) -> Any:
@@ -274,33 +294,25 @@ def keyset(
     return _cut(rows, limit, lambda row: (row.created_at, row.id))  # type: ignore[attr-defined]
 
 
-def one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """A listing's condition that `column` is one of `values`: a plain equality for one value.
-
-    A list of values is sent as an expanding parameter, which the statement's compilation
-    rewrites on every request; a filter most often has one value (a directory filtered on one
-    kind and one country), and the databases plan `IN` of one value as `=` anyway.
-    """
-    if len(values) == 1:
-        return column == values[0]  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
-
-
 def _keyset_statement(
     statement: SelectOfScalar[T], model: type[Any], cursor: str | None, limit: int
 ) -> SelectOfScalar[T]:
     """`statement` after the cursor's position, in (created_at, id) order, one row more than
     a page (to know whether another follows)."""
     if cursor is not None:
-        created_at, row_id = decode_cursor(cursor, 2)
-        try:
-            position = (datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id)))
-        except ValueError as error:
-            raise InvalidInput.on(
-                "cursor", "not a cursor returned by this listing", "query"
-            ) from error
+        position = _position(cursor)
         statement = statement.where(tuple_(col(model.created_at), col(model.id)) > position)
     return statement.order_by(col(model.created_at), col(model.id)).limit(limit + 1)
+
+
+def _position(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a listing's cursor stands for; 422 if this listing did not issue
+    it."""
+    created_at, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
+    except ValueError as error:
+        raise InvalidInput.on("cursor", "not a cursor returned by this listing", "query") from error
 
 
 def _cut(

@@ -53,9 +53,7 @@ async def list_actors(
 ) -> Response:
     """List live actors for a directory or a map; repeat a filter to allow several values."""
     listing = actors.actor_listing(filters)
-    return await stored_page(
-        request, session, listing, Actor, ActorRead, page, scan=bool(filters.q)
-    )
+    return await stored_page(request, session, listing, ActorRead, page, scan=bool(filters.q))
 
 
 @router.post(

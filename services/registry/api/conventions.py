@@ -27,7 +27,7 @@ async def list_conventions(
 ) -> Response:
     """List live conventions. `?actor=A&actor=B` answers "where do A and B work together?"."""
     listing = conventions.convention_listing(filters.funded, filters.kinds)
-    return await stored_page(request, session, listing, Convention, ConventionRead, page)
+    return await stored_page(request, session, listing, ConventionRead, page)
 
 
 @router.post(

@@ -22,7 +22,6 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import Session
-from sqlmodel.sql.expression import SelectOfScalar
 from starlette.responses import StreamingResponse
 
 from services.registry import actors, conventions, projects, relationships
@@ -43,7 +42,8 @@ from services.registry.exports.geojson_schema import MapFeatureCollection
 from services.registry.exports.pages import Fetch, actor_names, pages
 from services.registry.exports.tabular import csv_chunks
 from services.registry.funded import FundedFilters
-from services.registry.models import Actor, ActorRelationship, Convention, Project
+from services.registry.listings import Listing
+from services.registry.models import Actor, Convention, Project
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
 from shared.errors import problem_responses
 
@@ -147,14 +147,13 @@ _NDJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _ndjson(
     resource: str,
     session: Session,
-    listing: SelectOfScalar[Any],
-    model: type[Any],
+    listing: Listing[Any],
     schema: type[BaseModel],
 ) -> NdjsonResponse:
     chunks = (
         "\n".join(documents) + "\n"
         for documents in pages(
-            lambda cursor, limit: documents_page(session, listing, model, schema, cursor, limit)
+            lambda cursor, limit: documents_page(session, listing, schema, cursor, limit)
         )
     )
     return NdjsonResponse(chunks, headers=_attachment(f"{resource}.ndjson"))
@@ -163,21 +162,21 @@ def _ndjson(
 @router.get("/actors.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
 def export_actors_ndjson(session: SessionDep, filters: ActorQuery) -> NdjsonResponse:
     """The items of `GET /v1/actors`, with the same filters, one per line."""
-    return _ndjson("actors", session, actors.actor_listing(filters), Actor, ActorRead)
+    return _ndjson("actors", session, actors.actor_listing(filters), ActorRead)
 
 
 @router.get("/conventions.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
 def export_conventions_ndjson(session: SessionDep, filters: ConventionQuery) -> NdjsonResponse:
     """The items of `GET /v1/conventions`, with the same filters, one per line."""
     listing = conventions.convention_listing(filters.funded, filters.kinds)
-    return _ndjson("conventions", session, listing, Convention, ConventionRead)
+    return _ndjson("conventions", session, listing, ConventionRead)
 
 
 @router.get("/projects.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
 def export_projects_ndjson(session: SessionDep, filters: ProjectQuery) -> NdjsonResponse:
     """The items of `GET /v1/projects`, with the same filters, one per line."""
     listing = projects.project_listing(filters.funded, filters.convention_id, filters.lead_id)
-    return _ndjson("projects", session, listing, Project, ProjectRead)
+    return _ndjson("projects", session, listing, ProjectRead)
 
 
 @router.get("/relationships.ndjson", response_class=NdjsonResponse, responses=_NDJSON_RESPONSES)
@@ -186,7 +185,7 @@ def export_relationships_ndjson(session: SessionDep, filters: RelationshipQuery)
     listing = relationships.relationship_listing(
         filters.kinds, filters.subject_id, filters.object_id, filters.actor_id
     )
-    return _ndjson("relationships", session, listing, ActorRelationship, RelationshipRead)
+    return _ndjson("relationships", session, listing, RelationshipRead)
 
 
 @router.get(

@@ -27,7 +27,7 @@ async def list_projects(
 ) -> Response:
     """List live projects. `?actor=A&actor=B`: projects in which A and B both take part."""
     listing = projects.project_listing(filters.funded, filters.convention_id, filters.lead_id)
-    return await stored_page(request, session, listing, Project, ProjectRead, page)
+    return await stored_page(request, session, listing, ProjectRead, page)
 
 
 @router.post(

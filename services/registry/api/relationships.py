@@ -28,7 +28,7 @@ async def list_relationships(
     listing = relationships.relationship_listing(
         filters.kinds, filters.subject_id, filters.object_id, filters.actor_id
     )
-    return await stored_page(request, session, listing, ActorRelationship, RelationshipRead, page)
+    return await stored_page(request, session, listing, RelationshipRead, page)
 
 
 @router.post(

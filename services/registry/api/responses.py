@@ -4,17 +4,17 @@ FastAPI validating and serialising the result a second time."""
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session
-from sqlmodel.sql.expression import SelectOfScalar
 from starlette.concurrency import run_in_threadpool
 
 from services.registry.api.deps import PageParams
 from services.registry.documents import documents_page, live_document
+from services.registry.listings import Listing
 from services.registry.models import Resource
 from services.registry.resources import etag_of_version, get_live
 from shared.pagination import next_link
@@ -101,8 +101,7 @@ async def stored_resource(
 async def stored_page(
     request: Request,
     session: Session,
-    listing: SelectOfScalar[Resource],
-    model: type[Resource],
+    listing: Listing[Any],
     schema: type[BaseModel],
     page: PageParams,
     *,
@@ -111,6 +110,6 @@ async def stored_page(
     """A page of a listing from the stored documents. `scan`: the conditions read every row
     (a text search), so the read runs on a worker thread."""
     documents, next_cursor = await query(
-        scan, documents_page, session, listing, model, schema, page.cursor, page.limit
+        scan, documents_page, session, listing, schema, page.cursor, page.limit
     )
     return page_response(request, documents, next_cursor)
