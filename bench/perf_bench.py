@@ -26,7 +26,10 @@ What it does:
    stays up the whole run, on CPU 0 too.
 4. **Throughput** figures are interleaved rounds (bare GET, each GET endpoint, bare POST, the
    POST) repeated `--runs` times after a warm-up; the value is the median req/s, the ratio the
-   median of each round's ratio to the bare endpoint of that round.
+   median of each round's ratio to the bare endpoint of that round. After them,
+   `write_cost.py` measures the CPU of a POST's own code in one process, without HTTP or
+   worker threads, on the same copy and CPU: with the bare POST's time per request, it bounds
+   the ratio any serving of that code could reach.
 5. **Feed lag**: a Python client writes (`POST /v1/actors`) at a steady pace of 20 and 50 a
    second, while another polls the matching service's `/health` (`last_applied_sequence`)
    every 10 ms; each write's event sequence is read back from `/v1/events`, its lag is from
@@ -81,6 +84,7 @@ BENCH = REPO / "bench"
 CACHE = BENCH / ".cache"
 LOGS = CACHE / "logs"
 LUA_PATHS = BENCH / "wrk_paths.lua"
+WRITE_COST = BENCH / "write_cost.py"
 LUA_POST = BENCH / "wrk_post.lua"
 BARE_APP = BENCH / "bare_app.py"
 SOURCE = "bench"
@@ -728,10 +732,43 @@ def registry_phase(database: Database, ctx: Context, bare: dict[str, Load]) -> l
                     figure.note = f"{count} such actors; " + figure.note
                 figures.append(figure)
             check_log(ctx.logs / f"registry-{label}.log", f"registry ({label})", ctx)
+            bare_post = statistics.median(r.rps for r in results[bare["post"].name][0])
+            figures.append(write_cost_figure(url, database, bare_post, ctx))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures.append(import_figure(database))
     return figures
+
+
+def write_cost_figure(url: str, database: "Database", bare_post: float, ctx: Context) -> Figure:
+    """The CPU of a `POST /v1/actors` in the registry's own code, without HTTP or worker
+    threads (`write_cost.py`, pinned as the server is), and the best ratio to the bare POST
+    that serving it could reach: the bare POST's time plus this, per request."""
+    done = processes.run(
+        ["taskset", "-c", str(SERVER_CPU), sys.executable, str(WRITE_COST), url, database.secret],
+        env={**os.environ, **TREE},
+        cwd=REPO,
+        check=False,
+    )
+    figure = Figure(
+        figure="registry POST /v1/actors, the code's own CPU (in process, no HTTP)",
+        backend=database.backend,
+        scale=database.data.scale,
+        value=None,
+        unit="ms/write",
+    )
+    if done.returncode != 0:
+        ctx.findings.append(f"write_cost.py failed: {done.stderr[-1000:]}")
+        return figure
+    cost = json.loads(done.stdout.strip().splitlines()[-1])["cpu_ms_per_write"]
+    figure.value = cost
+    if bare_post:
+        bare_ms = 1000 / bare_post
+        figure.note = (
+            f"at most {bare_ms / (bare_ms + cost):.2f}× the bare POST ({bare_ms:.2f} ms a "
+            "request) for any serving of this code"
+        )
+    return figure
 
 
 def _check_loads(loads: list[Load], ctx: Context, label: str) -> None:

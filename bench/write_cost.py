@@ -1,0 +1,151 @@
+"""The CPU a `POST /v1/actors` costs the registry's own code, without HTTP or worker threads.
+
+    python bench/write_cost.py DATABASE_URL SECRET [--writes 600] [--group 20]
+
+In one thread and one process, on the database at DATABASE_URL (a copy: it writes), each write
+does what the route does: validate the JSON body (`ActorCreate`), check the key
+(`keys.authenticate`), create the actor with its likely-duplicate check (`actors.create_actor`),
+commit, and write the answer's document. On SQLite, writes share a transaction as a commit
+group's members do (`--group` writes to a commit, each a savepoint); on PostgreSQL each commits
+on its own, as there. Names are random words, as `wrk_post.lua` sends.
+
+Prints one JSON object: CPU milliseconds per write (the process's user and system time) and
+wall milliseconds. `perf_bench.py` reports it beside the POST's throughput: with the bare POST's
+time per request it bounds the ratio any HTTP serving of this code could reach.
+"""
+
+import argparse
+import json
+import random
+import time
+
+from sqlalchemy import Connection
+from sqlmodel import Session
+
+from services.registry import actors
+from services.registry.api.actors import _detail
+from services.registry.keys import authenticate
+from services.registry.schemas import ActorCreate
+from services.registry.settings import RegistrySettings
+from shared.db import make_engine, open_session
+
+_SYLLABLES = [
+    "ba",
+    "ko",
+    "ri",
+    "tu",
+    "ne",
+    "sa",
+    "lo",
+    "mi",
+    "da",
+    "fe",
+    "gu",
+    "pi",
+    "zo",
+    "ve",
+    "ha",
+    "je",
+    "qua",
+    "wen",
+    "xi",
+    "yor",
+    "bel",
+    "mar",
+    "sto",
+    "lun",
+]
+_THEMES = ("water_sanitation", "health", "education", "youth", "culture", "climate", "energy")
+_COUNTRIES = ("ML", "SN", "BF", "MA", "TN", "HT", "VN", "MG", "CM", "BJ")
+
+
+def _word(rng: random.Random, syllables: int) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(syllables)).capitalize()
+
+
+def _body(rng: random.Random, number: int) -> bytes:
+    name = " ".join(_word(rng, n) for n in (3, 2, 4, 3))
+    return json.dumps(
+        {
+            "kind": "association",
+            "name": name,
+            "country": "FR",
+            "description": "Association de solidarité internationale créée pour le banc "
+            "d'essai : accès à l'eau, santé, éducation et jeunesse avec des partenaires en "
+            "Afrique de l'Ouest.",
+            "themes": rng.sample(_THEMES, 2),
+            "intervention_countries": rng.sample(_COUNTRIES, 2),
+            "latitude": round(43 + rng.random() * 7, 4),
+            "longitude": round(-1 + rng.random() * 8, 4),
+            "website": f"https://example.org/write-cost-{number}",
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def _write(session: Session, header: str, body: bytes, threshold: float) -> None:
+    principal = session.info["principal"] = authenticate(session, header)
+    data = ActorCreate.model_validate_json(body)
+    actor = actors.create_actor(session, data, duplicate_threshold=threshold)
+    session.commit()
+    _detail(actor, principal, status_code=201)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("database_url")
+    parser.add_argument("secret")
+    parser.add_argument("--writes", type=int, default=600)
+    parser.add_argument("--group", type=int, default=20, help="writes per commit on SQLite")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    engine = make_engine(args.database_url)
+    threshold = RegistrySettings(database_url=args.database_url).duplicate_name_threshold
+    header = f"Bearer {args.secret}"
+    rng = random.Random(args.seed)
+    grouped = engine.dialect.name == "sqlite"
+
+    def run(count: int, first: int) -> None:
+        connection: Connection | None = None
+        for number in range(first, first + count):
+            body = _body(rng, number)
+            if not grouped:
+                with open_session(engine) as session:
+                    _write(session, header, body, threshold)
+                continue
+            if connection is None:
+                connection = engine.connect()
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            with Session(
+                bind=connection,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+                autoflush=False,
+            ) as session:
+                _write(session, header, body, threshold)
+            if (number + 1) % args.group == 0:
+                connection.commit()
+                connection.close()
+                connection = None
+        if connection is not None:
+            connection.commit()
+            connection.close()
+
+    run(min(200, args.writes), 0)  # warm-up: caches, compiled statements
+    cpu, wall = time.process_time(), time.perf_counter()
+    run(args.writes, 10_000)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    engine.dispose()
+    print(
+        json.dumps(
+            {
+                "writes": args.writes,
+                "cpu_ms_per_write": round(cpu * 1000 / args.writes, 3),
+                "wall_ms_per_write": round(wall * 1000 / args.writes, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
