@@ -3,8 +3,8 @@
 A page of a directory is mostly framework work around one indexed query. Building the listing's
 statement anew for every request, and SQLAlchemy computing from it the key its compiled form is
 cached under, cost about a fifth of a filtered page of 50 actors at 100,000 actors: kept, the
-registry's CPU a page went from 1.18–1.21 to 0.90–0.92 ms on SQLite (on PostgreSQL, with the
-page run on the driver's cursor, from 1.45 to 0.99 ms). A listing is written instead as
+registry's CPU a page went from 1.26–1.28 to 0.96–0.98 ms on SQLite (on PostgreSQL, with the
+page run on the driver's cursor, from 1.45 to 0.99–1.00 ms). A listing is written instead as
 conditions named after its filters, each value a named parameter: the statement depends only on
 which filters are given and whether each has one value or several (its shape), so it is built
 the first time that shape is asked for and kept.
