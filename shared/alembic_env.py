@@ -22,10 +22,22 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
+def _of_this_database(dialect: str) -> Callable[..., bool]:
+    """Leave out of the comparison of models and schema an index that exists on other
+    databases only (its `info["dialects"]`, e.g. PostgreSQL's trigram index)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects") if type_ == "index" else None
+        return dialects is None or dialect in dialects
+
+    return include
+
+
 def _configure(connection: Connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=_of_this_database(connection.dialect.name),
         # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -1,11 +1,18 @@
 """A listing's statement is built once for each shape of its filters and binds each request's
 values: requests of the same shape with other values get their own rows, on every page."""
 
+import json
+
+import pytest
+
 from services.registry.actors import ActorFilters, actor_listing
 from services.registry.conventions import convention_listing
 from services.registry.funded import FundedFilters
 from services.registry.listings import like_pattern
+from services.registry.models import Actor
+from services.registry.resources import _documents_statement
 from services.registry.vocabulary import ActorKind
+from shared.db import _driver_statement
 from tests.conftest import Registry
 
 
@@ -74,3 +81,30 @@ def test_a_text_search_keeps_every_word_and_matches_wildcards_as_written(
     # Search words are folded without punctuation; a pattern still escapes LIKE's wildcards.
     assert like_pattern("50%") == "%50/%%"
     assert like_pattern("a_b/c") == "%a/_b//c%"
+
+
+def test_a_text_search_on_postgresql_reads_the_trigram_index(anonymous, registry: Registry):
+    """A search for a rare word, its page's statement as the registry sends it, is planned on
+    the trigram index of live names; SQLite has none and reads every name."""
+    engine = anonymous.app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no trigram index: its text search reads every name")
+    registry.actor("association", "Solidarité Eau Sahel")
+    listing = actor_listing(ActorFilters(q="sahel"))
+    statement = _documents_statement(listing.statement, Actor.__table__, False)  # type: ignore[attr-defined]
+    sql, _ = _driver_statement(statement, engine.dialect)
+    parameters = {**listing.parameters, "page_size": 51}
+    with engine.connect() as connection:  # rolled back at the end
+        # Enough other names, and the planner told of them, for an index to be worth reading.
+        connection.exec_driver_sql(
+            "INSERT INTO actor (id, created_at, updated_at, version, kind, name, search_name,"
+            " country) SELECT gen_random_uuid(), now(), now(), 1, 'association',"
+            " 'Association ' || n, 'association ' || n, 'FR' FROM generate_series(1, 2000) AS n"
+        )
+        # New entries wait in the index's pending list, which a search reads whole: merged in.
+        connection.exec_driver_sql("SELECT gin_clean_pending_list('ix_actor_live_text')")
+        connection.exec_driver_sql("ANALYZE actor")
+        plan = connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).scalars().all()
+        assert any("Bitmap Index Scan on ix_actor_live_text" in line for line in plan), plan
+        rows = connection.exec_driver_sql(sql, parameters).all()
+    assert [json.loads(row[0])["name"] for row in rows] == ["Solidarité Eau Sahel"]
