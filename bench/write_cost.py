@@ -28,6 +28,7 @@ from services.registry.api.actors import _detail
 from services.registry.keys import authenticate
 from services.registry.schemas import ActorCreate
 from services.registry.settings import RegistrySettings
+from shared.commit_group import _connect_to_write, _end, member_session
 from shared.db import make_engine, open_session
 
 _SYLLABLES = [
@@ -111,23 +112,17 @@ def main() -> None:
                 with open_session(engine) as session:
                     _write(session, header, body, threshold)
                 continue
+            # The commit group's own steps, without its queue: one transaction, each write a
+            # savepoint in it.
             if connection is None:
-                connection = engine.connect()
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            with Session(
-                bind=connection,
-                join_transaction_mode="create_savepoint",
-                expire_on_commit=False,
-                autoflush=False,
-            ) as session:
+                connection = _connect_to_write(engine)
+            with member_session(connection) as session:
                 _write(session, header, body, threshold)
             if (number + 1) % args.group == 0:
-                connection.commit()
-                connection.close()
+                _end(connection, lost=False)
                 connection = None
         if connection is not None:
-            connection.commit()
-            connection.close()
+            _end(connection, lost=False)
 
     run([_body(rng, number) for number in range(200)])  # warm-up: caches, compiled statements
     bodies = [_body(rng, number) for number in range(10_000, 10_000 + args.writes)]

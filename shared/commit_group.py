@@ -38,6 +38,7 @@ __all__ = [
     "Member",
     "TransactionLost",
     "commit_group",
+    "member_session",
     "settle",
 ]
 
@@ -82,12 +83,7 @@ class CommitGroup:
             task = asyncio.get_running_loop().create_task(self._commit_after_queue(self.durable))
             self._tasks.add(task)  # the loop keeps only a weak reference
             task.add_done_callback(self._tasks.discard)
-        return Session(
-            bind=self.connection,
-            join_transaction_mode="create_savepoint",
-            expire_on_commit=False,
-            autoflush=False,
-        )
+        return member_session(self.connection)
 
     async def _commit_after_queue(self, durable: asyncio.Future[BaseException | None]) -> None:
         try:
@@ -135,6 +131,17 @@ class CommitGroup:
         finally:
             self.members = 0
             durable.set_result(outcome)
+
+
+def member_session(connection: Connection) -> Session:
+    """A member's unit of work on the group's connection: a savepoint in its transaction, so a
+    write that fails rolls back alone."""
+    return Session(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
 
 
 # A savepoint held from the group's first statement to its commit: it exists at the commit only
