@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +38,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel
 
 from shared.commit_group import settle
+from shared.driver import compiled_for_driver, driver_arguments
 
 __all__ = [
     "BIGINT_MAX",
@@ -414,40 +414,23 @@ def all_rows(
 def _on_driver(
     engine: Engine, statement: Select[Any], parameters: dict[str, Any], fetch: Callable[[Any], Any]
 ) -> Any:
-    sql, processors = _driver_statement(statement, engine.dialect)
-    if processors:
-        parameters = dict(parameters)
-        for name, process in processors.items():
-            if name in parameters:
-                parameters[name] = process(parameters[name])
+    plan = compiled_for_driver(statement, engine.dialect, tuple(parameters))
+    assert plan is not None  # a read statement: no column defaults to compute
+    arguments = driver_arguments(plan, parameters)
     driver_error = engine.dialect.loaded_dbapi.Error
     connection = None
     try:
         connection = engine.raw_connection()
-        return fetch(connection.driver_connection.execute(sql, parameters))  # type: ignore[union-attr]
+        return fetch(connection.driver_connection.execute(plan.sql, arguments))  # type: ignore[union-attr]
     except driver_error as error:
         if connection is not None and engine.dialect.is_disconnect(
             error, connection.dbapi_connection, None
         ):
             connection.invalidate(error)
-        raise DBAPIError.instance(sql, parameters, error, driver_error) from error
+        raise DBAPIError.instance(plan.sql, parameters, error, driver_error) from error
     finally:
         if connection is not None:
             connection.close()
-
-
-@lru_cache(maxsize=1024)
-def _driver_statement(
-    statement: Select[Any], dialect: Dialect
-) -> tuple[str, dict[str, Callable[[Any], Any]]]:
-    """The statement's SQL for the driver and the bind processing of its parameters, by name."""
-    compiled = statement.compile(dialect=dialect)
-    processors = {}
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    return str(compiled), processors
 
 
 def new_session(engine: Engine) -> Iterator[Session]:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from services.registry.models import AuditEntry
 from shared.access import Principal
 from shared.db import utcnow
+from shared.driver import execute_plain
 
 __all__ = [
     "acting",
@@ -52,7 +53,7 @@ def write_entries(session: Session, entries: list[dict[str, Any]]) -> None:
     """Insert audit entries (`entry`'s columns) in one statement: a write's one, or an
     import batch's."""
     if entries:
-        session.execute(_INSERT_ENTRY, entries)
+        execute_plain(session.connection(), _INSERT_ENTRY, entries)
 
 
 _INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from services.registry.inserts import Along
 from services.registry.models import Actor, ActorNameKey
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
 from shared.db import in_list
+from shared.driver import execute_plain
 from shared.text import comparable_name
 
 __all__ = [
@@ -67,7 +68,7 @@ def likely_duplicates(
     # are read from the actors. Plain statements on the tables, built once: the ORM's compile
     # step cost more than these look-ups, on every write.
     connection = session.connection()
-    candidates = connection.execute(_CANDIDATES, {"keys": keys}).scalars().all()
+    candidates = [row.comparable for row in execute_plain(connection, _CANDIDATES, {"keys": keys})]
     close = [
         match
         for match, _, _ in process.extract(
@@ -76,7 +77,7 @@ def likely_duplicates(
     ]
     if not close:
         return []
-    rows = connection.execute(_CLOSE_ACTORS, {"keys": keys, "close": close}).all()
+    rows = execute_plain(connection, _CLOSE_ACTORS, {"keys": keys, "close": close})
     return similar_names(name, {row.id: row.name for row in rows}, threshold)
 
 

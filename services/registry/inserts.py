@@ -21,6 +21,8 @@ from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import Mapper, RelationshipDirection
 from sqlmodel import Session, SQLModel
 
+from shared.driver import execute_plain
+
 __all__ = ["Along", "insert_new"]
 
 
@@ -50,11 +52,11 @@ def insert_new(session: Session, row: SQLModel, along: Along = ()) -> None:
         links.append((link_plan, rows))
     links += [(_plan(model), rows) for model, rows in along if rows]
     if links and connection.dialect.name == "postgresql":
-        connection.execute(*_together(plan, values, links))
+        execute_plain(connection, *_together(plan, values, links))
         return
-    connection.execute(plan.insert, values)
+    execute_plain(connection, plan.insert, values)
     for link_plan, rows in links:
-        connection.execute(link_plan.insert, rows)
+        execute_plain(connection, link_plan.insert, rows)
 
 
 def _together(

@@ -13,6 +13,7 @@ from services.registry.models import ApiKey
 from services.registry.resources import keyset, live_actors, raise_if_invalid
 from shared.access import Principal, bearer_secret
 from shared.db import utcnow
+from shared.driver import execute_plain
 from shared.errors import FieldError, NotFound, Problem, Unauthorized
 
 __all__ = [
@@ -103,7 +104,8 @@ def authenticate(session: Session, authorization: str) -> Principal:
     see `api.deps`).
     """
     secret = bearer_secret(authorization)
-    key = session.connection().execute(_LIVE_KEY, {"secret_hash": digest(secret)}).first()
+    found = execute_plain(session.connection(), _LIVE_KEY, {"secret_hash": digest(secret)})
+    key = found[0] if found else None
     if key is None:
         raise Unauthorized("This API key is unknown or revoked.")
     now = utcnow()

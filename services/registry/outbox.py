@@ -26,6 +26,7 @@ from services.registry.models import (
 )
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
 from shared.db import utcnow
+from shared.driver import execute_plain
 from shared.events import EventEnvelope, ResourceRef
 from shared.operations import request_id
 from shared.records import ActorRecord, ConventionRecord, ProjectRecord, Record, RelationshipRecord
@@ -178,12 +179,12 @@ def _append(
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        sequence = connection.execute(_INSERT_EVENT, event).scalar_one()
+        sequence = execute_plain(connection, _INSERT_EVENT, event)[0].sequence
         audit.write_entries(session, [entry])
         return sequence, _subscribed_endpoints(session)
     parameters = {f"event_{name}": value for name, value in event.items()}
     parameters.update((f"entry_{name}", value) for name, value in entry.items())
-    rows = connection.execute(_APPEND, parameters).all()
+    rows = execute_plain(connection, _APPEND, parameters)
     return rows[0].sequence, [(row.id, row.event_types) for row in rows if row.id is not None]
 
 
@@ -225,7 +226,7 @@ _LOCK_FEED = text("SELECT pg_advisory_xact_lock(:key)")
 
 def _subscribed_endpoints(session: Session) -> list[Any]:
     """(id, event_types) of the enabled endpoints: two columns, not ORM objects, on each write."""
-    return list(session.connection().execute(_SUBSCRIBED))
+    return execute_plain(session.connection(), _SUBSCRIBED, {})
 
 
 # Plain statements (a table's, not an ORM entity's): the ORM's compile step costs more than

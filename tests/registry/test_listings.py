@@ -12,7 +12,7 @@ from services.registry.listings import like_pattern
 from services.registry.models import Actor
 from services.registry.resources import _documents_statement
 from services.registry.vocabulary import ActorKind
-from shared.db import _driver_statement
+from shared.driver import compiled_for_driver
 from tests.conftest import Registry
 
 
@@ -92,8 +92,10 @@ def test_a_text_search_on_postgresql_reads_the_trigram_index(anonymous, registry
     registry.actor("association", "Solidarité Eau Sahel")
     listing = actor_listing(ActorFilters(q="sahel"))
     statement = _documents_statement(listing.statement, Actor.__table__, False)  # type: ignore[attr-defined]
-    sql, _ = _driver_statement(statement, engine.dialect)
     parameters = {**listing.parameters, "page_size": 51}
+    plan = compiled_for_driver(statement, engine.dialect, tuple(parameters))
+    assert plan is not None
+    sql = plan.sql
     with engine.connect() as connection:  # rolled back at the end
         # Enough other names, and the planner told of them, for an index to be worth reading.
         connection.exec_driver_sql(
@@ -104,7 +106,9 @@ def test_a_text_search_on_postgresql_reads_the_trigram_index(anonymous, registry
         # New entries wait in the index's pending list, which a search reads whole: merged in.
         connection.exec_driver_sql("SELECT gin_clean_pending_list('ix_actor_live_text')")
         connection.exec_driver_sql("ANALYZE actor")
-        plan = connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).scalars().all()
-        assert any("Bitmap Index Scan on ix_actor_live_text" in line for line in plan), plan
+        explained = connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).scalars().all()
+        assert any("Bitmap Index Scan on ix_actor_live_text" in line for line in explained), (
+            explained
+        )
         rows = connection.exec_driver_sql(sql, parameters).all()
     assert [json.loads(row[0])["name"] for row in rows] == ["Solidarité Eau Sahel"]

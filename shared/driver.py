@@ -1,0 +1,146 @@
+"""Statements run on the driver's own cursor, their SQL compiled once.
+
+SQLAlchemy's execution of a small statement (its cache key, execution context, result object)
+costs several times what SQLite's driver spends running it, and about as much as psycopg's: a
+single `POST /v1/actors` runs about ten such statements, and that execution was a tenth of its
+CPU. Here a statement is compiled once per dialect and set of parameter names, with the bind
+processing of its parameters and the result processing of its columns; each execution then
+goes straight to the driver's cursor of the connection the unit of work holds, in its
+transaction.
+
+What SQLAlchemy would add is kept: parameters and columns go through their types (UUIDs, JSON,
+timestamps), driver errors come out as SQLAlchemy's (`IntegrityError`…), and a connection found
+dead is invalidated. A statement that needs more runs through SQLAlchemy as before: one whose
+columns take Python-side defaults, one with a list expanded into placeholders (`in_`; see
+`shared.db.in_list`), or any statement on a connection whose engine has
+cursor-execution listeners (tracing, tests counting statements), so they still see every one.
+"""
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.base import Executable
+
+__all__ = ["DriverPlan", "Parameters", "compiled_for_driver", "driver_arguments", "execute_plain"]
+
+Parameters = dict[str, Any]
+_Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class DriverPlan:
+    """A statement as its driver runs it."""
+
+    sql: str
+    # The parameters' names in the order of the SQL's placeholders (a positional driver:
+    # SQLite's), or None if the driver takes them by name (psycopg).
+    order: tuple[str, ...] | None
+    binds: tuple[tuple[str, _Processor], ...]
+    # Values bound in the statement itself (`column == 3`), for names not given.
+    given: tuple[tuple[str, Any], ...]
+    columns: tuple[tuple[int, _Processor], ...]
+    # Rows read by their columns' names, as SQLAlchemy's are (`row.id`).
+    row: type[tuple[Any, ...]]
+
+
+def execute_plain(
+    connection: Connection, statement: Executable, parameters: Parameters | Sequence[Parameters]
+) -> list[Any]:
+    """Run `statement` in `connection`'s transaction, once with `parameters` (a dict) or once per
+    row of them (a list: the driver's `executemany`); return the rows it returns, if any."""
+    many = not isinstance(parameters, dict)
+    first: Parameters = parameters[0] if many else parameters  # type: ignore[assignment,index]
+    plan = None if _observed(connection) else _plan(statement, connection.dialect, tuple(first))
+    if plan is None:
+        result = connection.execute(statement, parameters)
+        return list(result) if result.returns_rows else []
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(plan.sql, [driver_arguments(plan, row) for row in parameters])  # type: ignore[union-attr]
+        else:
+            cursor.execute(plan.sql, driver_arguments(plan, first))
+        if cursor.description is None:
+            return []
+        return _read(plan, cursor.fetchall())
+    except connection.dialect.loaded_dbapi.Error as error:
+        if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            plan.sql, parameters, error, connection.dialect.loaded_dbapi.Error
+        ) from error
+    finally:
+        cursor.close()
+
+
+def compiled_for_driver(
+    statement: Executable, dialect: Dialect, names: tuple[str, ...]
+) -> DriverPlan | None:
+    """The plan of `statement` on `dialect` for parameters named `names`, or None if it must
+    run through SQLAlchemy (see the module's docstring)."""
+    return _plan(statement, dialect, names)
+
+
+def driver_arguments(plan: DriverPlan, parameters: Parameters) -> Any:
+    """`parameters` as the driver takes them for `plan`: processed by their types, in
+    placeholder order for a positional driver."""
+    if plan.given or plan.binds:
+        parameters = dict(parameters)
+        for name, value in plan.given:
+            parameters.setdefault(name, value)
+        for name, process in plan.binds:
+            if name in parameters:
+                parameters[name] = process(parameters[name])
+    if plan.order is None:
+        return parameters
+    return tuple(parameters[name] for name in plan.order)
+
+
+def _observed(connection: Connection) -> bool:
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+def _read(plan: DriverPlan, rows: list[Any]) -> list[Any]:
+    make = plan.row
+    if not plan.columns:
+        return [make(*row) for row in rows]
+    read = []
+    for row in rows:
+        values = list(row)
+        for index, process in plan.columns:
+            values[index] = process(values[index])
+        read.append(make(*values))
+    return read
+
+
+@lru_cache(maxsize=1024)
+def _plan(statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> DriverPlan | None:
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(names))
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # Python-side column defaults: SQLAlchemy's execution computes them
+    if compiled.post_compile_params:
+        return None  # a list expanded into placeholders at each execution (`in_`)
+    binds, given = [], []
+    for name, bind in compiled.binds.items():
+        if name not in names and not bind.required:
+            given.append((name, bind.effective_value))
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            binds.append((name, process))
+    columns, names = [], []
+    for index, column in enumerate(compiled._result_columns):
+        names.append(column[0])
+        process = column[3].dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            columns.append((index, process))
+    order = tuple(compiled.positiontup) if compiled.positional else None
+    row = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    return DriverPlan(str(compiled), order, tuple(binds), tuple(given), tuple(columns), row)
