@@ -224,16 +224,33 @@ def _prepare_sqlite(engine: Engine) -> None:
         # default, each opened, written, read back and deleted. In memory they cost a write to
         # a 100,000-actor database about a third of its kernel time.
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Pages read through a memory map of the file rather than a `pread` each into this
+        # connection's own cache (2 MB, too small for the index pages a likely-duplicate probe
+        # reads): the map's pages are the system's file cache, shared by every connection, not
+        # memory of the process. Pages still in the write-ahead log are read as before.
+        cursor.execute(f"PRAGMA mmap_size={_SQLITE_MMAP_BYTES}")
         cursor.close()
+
+
+# SQLite's own ceiling (a little under 2 GiB, unless built otherwise); a national directory's
+# file is 1.3 GB at 100,000 actors and their ties.
+_SQLITE_MMAP_BYTES = 2 << 30
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; an SQLite file's folder is created if missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pooled: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+            pooled["pool_use_lifo"] = True  # a file's pool; one in memory has one connection
+        # The pool lends the connection given back last: the commit group's writes then keep to
+        # one connection, whose view of the database stays current. Each connection that
+        # another one's commit has overtaken starts its next transaction by dropping what it
+        # had read; lent in turn (the default), every group paid that, and the memory map gave
+        # nothing. With both, a POST /v1/actors costs 0.3 ms less kernel time at 100,000 actors.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pooled)
         _prepare_sqlite(engine)
         _savepoints_as_plain_sql(engine)
         return engine

@@ -188,3 +188,20 @@ def test_a_members_statement_journal_and_temporary_trees_stay_in_memory(app: Any
     was opened, written, read back and deleted on every write."""
     with app.state.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+
+
+def test_writes_keep_to_one_connection_reading_the_file_through_a_memory_map(app: Any):
+    """A connection overtaken by another's commit drops its cache at its next transaction:
+    lent last-in first-out, the commit group's writes keep to the one whose view is current.
+    Its pages come from a memory map of the file, shared by every connection."""
+    engine = app.state.engine
+    with engine.connect() as connection:
+        first = connection.connection.dbapi_connection
+        assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() >= 1 << 30
+    with engine.connect() as outer, engine.connect() as inner:
+        given_back_last = outer.connection.dbapi_connection  # `outer` closes after `inner`
+        lent = {given_back_last, inner.connection.dbapi_connection}
+    assert first in lent
+    for _ in range(3):
+        with engine.connect() as again:
+            assert again.connection.dbapi_connection is given_back_last
