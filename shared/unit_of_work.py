@@ -7,11 +7,14 @@ every request waits for a pooled connection without holding a worker thread; see
 one another commit together (`shared.commit_group`), and each is answered once it is durable.
 """
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import functools
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +27,8 @@ __all__ = [
     "commits_alone",
     "is_write",
     "request_session",
+    "run_work",
+    "write_route",
     "writes_nothing",
 ]
 
@@ -31,6 +36,10 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CLOSERS = "passerelles.closers"
 _MEMBER = "passerelles.commit_group_member"
 E = TypeVar("E", bound=Callable[..., Any])
+P = ParamSpec("P")
+T = TypeVar("T")
+# Whether the request this task serves is a member of a commit group (`request_session`).
+_GROUPED: ContextVar[bool] = ContextVar("passerelles_grouped", default=False)
 
 
 def writes_nothing(endpoint: E) -> E:
@@ -52,6 +61,37 @@ def is_write(request: Request) -> bool:
     return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
 
 
+async def run_work(work: Callable[..., T], *args: Any) -> T:
+    """Run a step of the request's unit of work that uses the database: on the event loop for
+    a member of SQLite's commit group, on a worker thread otherwise.
+
+    A member's session is a savepoint in the group's transaction, which holds SQLite's write
+    lock from its start: none of its statements waits on another writer, and its pages come
+    from the file cache. On a worker thread, a write cost two hops there and back and a handover
+    of the interpreter's lock between the two threads at each of its statements, the driver
+    letting go of it: a tenth of a `POST /v1/actors`. Elsewhere a statement may wait (a row lock
+    or the network on PostgreSQL, SQLite's lock for a write outside the group), and the event
+    loop must not.
+    """
+    if _GROUPED.get():
+        return work(*args)
+    return await run_in_threadpool(work, *args)
+
+
+def write_route(endpoint: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Mark a plain (not async) route that writes to run as `run_work` runs a step; FastAPI
+    would always run it on a worker thread. Only for a route whose work is the database's: one
+    that calls out, resolves a name or reads a file would hold up the event loop."""
+
+    @functools.wraps(endpoint)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if _GROUPED.get():
+            return endpoint(*args, **kwargs)
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return run
+
+
 async def request_session(request: Request, engine: Engine) -> Session:
     """The request's session on `engine`, opened once its turn at the database has come; both
     are given back once the request is answered. A write on SQLite joins the commit group."""
@@ -69,6 +109,7 @@ async def request_session(request: Request, engine: Engine) -> Session:
             give_back()
             raise
         request.scope[_MEMBER] = Member(group, session, give_back)
+        _GROUPED.set(True)
         return session
     session = open_session(engine)
 

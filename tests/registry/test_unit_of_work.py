@@ -1,11 +1,12 @@
 """Every request gives back what its unit of work took (its pooled connection, its connection
 slot, a write's turn) once it is answered, whether it succeeded, was refused or failed."""
 
+import asyncio
 import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from tests.conftest import commits_fail
 
@@ -53,3 +54,41 @@ def test_answered_refused_and_failed_requests_give_back_what_they_took(
         )
     assert failed.status_code >= 500
     assert held(app, engine, reading_engine) == before
+
+
+def test_a_commit_group_members_write_runs_on_the_event_loop_and_others_on_a_worker_thread(
+    client: TestClient, engine: Engine
+):
+    """On SQLite a write joins the commit group, whose transaction holds the write lock: its
+    key check and its route run on the event loop (`shared.unit_of_work.run_work`). On
+    PostgreSQL a statement may wait on a row lock: there, as for an import (which commits
+    alone), they run on a worker thread."""
+    where: dict[str, bool] = {}
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        for table in ("api_key", "actor", "actor_relationship"):
+            if f"FROM {table} " in statement or f"INTO {table} " in statement:
+                try:
+                    asyncio.get_running_loop()
+                    where.setdefault(table, True)
+                except RuntimeError:
+                    where.setdefault(table, False)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        created = client.post(
+            "/v1/actors", json={"kind": "association", "name": "Jappo Kayes", "country": "FR"}
+        )
+        assert created.status_code == 201, created.text
+        patched = client.patch(
+            f"/v1/actors/{created.json()['id']}",
+            json={"acronym": "JK"},
+            headers={"If-Match": created.headers["ETag"]},
+        )
+        assert patched.status_code == 200, patched.text
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    on_the_loop = engine.dialect.name == "sqlite"
+    assert where == {"api_key": on_the_loop, "actor": on_the_loop}, where
+    after = held(client.app, engine)
+    assert after["connections"] == 0 and not after["write turn"], after

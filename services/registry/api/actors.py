@@ -31,6 +31,7 @@ from shared.access import Principal, Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
+from shared.unit_of_work import write_route
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 
@@ -63,6 +64,7 @@ async def list_actors(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def create_actor(
     caller: CallerDep,
     body: ActorCreate,
@@ -103,6 +105,7 @@ def _read_detail(session: Session, actor_id: uuid.UUID, caller: Principal) -> Re
     responses=problem_responses(400, 404, 409, 410, 412, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def update_actor(
     caller: CallerDep,
     actor_id: uuid.UUID,
@@ -122,6 +125,7 @@ def update_actor(
     responses=problem_responses(404, 409, 410, 412),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def delete_actor(actor_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None) -> Response:
     """Soft-delete: the actor leaves listings, its tombstone stays for partners to learn of it."""
     actors.delete_actor(session, actor_id, if_match=if_match)

@@ -14,6 +14,7 @@ from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
+from shared.unit_of_work import write_route
 
 router = APIRouter(prefix="/v1/conventions", tags=["conventions"])
 
@@ -37,6 +38,7 @@ async def list_conventions(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def create_convention(body: ConventionCreate, session: SessionDep) -> Response:
     """Record a convention between at least two registered actors."""
     convention = conventions.create_convention(session, body)
@@ -57,6 +59,7 @@ async def read_convention(convention_id: uuid.UUID, session: SessionDep) -> Resp
     responses=problem_responses(400, 404, 409, 410, 412, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def update_convention(
     convention_id: uuid.UUID,
     body: ConventionUpdate,
@@ -75,6 +78,7 @@ def update_convention(
     responses=problem_responses(404, 410, 412),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def delete_convention(
     convention_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
 ) -> Response:

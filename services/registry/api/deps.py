@@ -6,7 +6,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from services.registry.audit import created_path
 from services.registry.keys import authenticate
@@ -17,7 +16,7 @@ from shared.db import begin_write
 from shared.errors import InvalidInput
 from shared.idempotency import claim_in_transaction
 from shared.pagination import Page, next_link
-from shared.unit_of_work import is_write, request_session
+from shared.unit_of_work import is_write, request_session, run_work
 
 __all__ = [
     "CallerDep",
@@ -58,7 +57,8 @@ async def _session(request: Request) -> Session:
 
     A coroutine, so that an anonymous read (most of the traffic) costs no hop to a worker
     thread: it touches no database here. Whatever may wait on the database (a key look-up and
-    its stamp, a write's lock) runs on a worker thread.
+    its stamp, a write's lock) runs on a worker thread, unless the write is a member of
+    SQLite's commit group (`run_work`).
 
     The request's turn at the database is taken here rather than by a dependency of its own,
     and the session and the turn are given back when the request is answered
@@ -72,7 +72,7 @@ async def _session(request: Request) -> Session:
     engine = state.engine if identified else state.reading_engine
     session = await request_session(request, engine)
     if identified:
-        await run_in_threadpool(_open, session, request, writes)
+        await run_work(_open, session, request, writes)
     else:
         session.info["principal"] = ANONYMOUS
     request.scope[_PRINCIPAL] = session.info["principal"]

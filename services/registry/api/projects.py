@@ -14,6 +14,7 @@ from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
+from shared.unit_of_work import write_route
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -37,6 +38,7 @@ async def list_projects(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write, Scope.propose)],
 )
+@write_route
 def create_project(body: ProjectCreate, session: SessionDep) -> Response:
     """Record a project led by a registered actor, with its partners."""
     project = projects.create_project(session, body)
@@ -55,6 +57,7 @@ async def read_project(project_id: uuid.UUID, session: SessionDep) -> Response:
     responses=problem_responses(400, 404, 409, 410, 412, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def update_project(
     project_id: uuid.UUID,
     body: ProjectUpdate,
@@ -73,6 +76,7 @@ def update_project(
     responses=problem_responses(404, 410, 412),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def delete_project(
     project_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
 ) -> Response:

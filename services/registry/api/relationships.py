@@ -14,6 +14,7 @@ from shared.access import Scope
 from shared.db import commit
 from shared.errors import problem_responses
 from shared.pagination import Page
+from shared.unit_of_work import write_route
 
 router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
 
@@ -38,6 +39,7 @@ async def list_relationships(
     responses=problem_responses(400, 409, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def create_relationship(body: RelationshipCreate, session: SessionDep) -> Response:
     """Record that one actor is a member of, supports or coordinates another."""
     relationship = relationships.create_relationship(session, body)
@@ -58,6 +60,7 @@ async def read_relationship(relationship_id: uuid.UUID, session: SessionDep) -> 
     responses=problem_responses(400, 404, 409, 410, 412, 422),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def update_relationship(
     relationship_id: uuid.UUID,
     body: RelationshipUpdate,
@@ -77,6 +80,7 @@ def update_relationship(
     responses=problem_responses(404, 410, 412),
     dependencies=[requires(Scope.write)],
 )
+@write_route
 def delete_relationship(
     relationship_id: uuid.UUID, session: SessionDep, if_match: IfMatch = None
 ) -> Response:
