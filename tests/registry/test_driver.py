@@ -42,16 +42,18 @@ def _event(**changes: Any) -> dict[str, Any]:
     }
 
 
+_EVENT_COLUMNS = select(
+    _EVENTS.c.sequence,
+    _EVENTS.c.id,
+    _EVENTS.c.occurred_at,
+    _EVENTS.c.resource_id,
+    _EVENTS.c.data,
+)
+
+
 def _read_back(engine: Engine, event_id: uuid.UUID) -> tuple[Any, ...]:
-    statement = select(
-        _EVENTS.c.sequence,
-        _EVENTS.c.id,
-        _EVENTS.c.occurred_at,
-        _EVENTS.c.resource_id,
-        _EVENTS.c.data,
-    ).where(_EVENTS.c.id == event_id)
     with engine.connect() as connection:
-        return tuple(connection.execute(statement).one())
+        return tuple(connection.execute(_EVENT_COLUMNS.where(_EVENTS.c.id == event_id)).one())
 
 
 def test_a_row_written_and_read_on_the_driver_is_what_sqlalchemy_writes_and_reads(engine: Engine):
@@ -74,13 +76,7 @@ def test_a_row_written_and_read_on_the_driver_is_what_sqlalchemy_writes_and_read
     )
     assert driver_row[1:] != sqlalchemy_row[1:]  # two events, not one read twice
     # Read on the driver too: the columns come out as their types read them, by name.
-    statement = select(
-        _EVENTS.c.sequence,
-        _EVENTS.c.id,
-        _EVENTS.c.occurred_at,
-        _EVENTS.c.resource_id,
-        _EVENTS.c.data,
-    ).where(_EVENTS.c.resource_id == bindparam("resource_id"))
+    statement = _EVENT_COLUMNS.where(_EVENTS.c.resource_id == bindparam("resource_id"))
     with engine.connect() as connection:
         [read] = execute_plain(
             connection, statement, {"resource_id": through_driver["resource_id"]}
