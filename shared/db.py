@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel
 
 from shared.commit_group import settle
-from shared.driver import compiled_for_driver, driver_arguments
+from shared.driver import compiled_for_driver, driver_arguments, sqlalchemy_error
 
 __all__ = [
     "BIGINT_MAX",
@@ -455,20 +455,21 @@ def all_rows(
 def _on_driver(
     engine: Engine, statement: Select[Any], parameters: dict[str, Any], fetch: Callable[[Any], Any]
 ) -> Any:
-    plan = compiled_for_driver(statement, engine.dialect, tuple(parameters))
+    dialect = engine.dialect
+    plan = compiled_for_driver(statement, dialect, tuple(parameters))
     assert plan is not None  # a read statement: no column defaults to compute
     arguments = driver_arguments(plan, parameters)
-    driver_error = engine.dialect.loaded_dbapi.Error
     connection = None
     try:
+        # Inside: a connection the pool fails to make raises the driver's own error.
         connection = engine.raw_connection()
         return fetch(connection.driver_connection.execute(plan.sql, arguments))  # type: ignore[union-attr]
-    except driver_error as error:
-        if connection is not None and engine.dialect.is_disconnect(
+    except dialect.loaded_dbapi.Error as error:
+        dead = connection is not None and dialect.is_disconnect(
             error, connection.dbapi_connection, None
-        ):
-            connection.invalidate(error)
-        raise DBAPIError.instance(plan.sql, parameters, error, driver_error) from error
+        )
+        invalidate = connection.invalidate if connection is not None else lambda _error: None
+        raise sqlalchemy_error(dialect, error, plan.sql, parameters, dead, invalidate) from error
     finally:
         if connection is not None:
             connection.close()

@@ -26,7 +26,14 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.base import Executable
 
-__all__ = ["DriverPlan", "Parameters", "compiled_for_driver", "driver_arguments", "execute_plain"]
+__all__ = [
+    "DriverPlan",
+    "Parameters",
+    "compiled_for_driver",
+    "driver_arguments",
+    "execute_plain",
+    "sqlalchemy_error",
+]
 
 Parameters = dict[str, Any]
 _Processor = Callable[[Any], Any]
@@ -54,8 +61,11 @@ def execute_plain(
     """Run `statement` in `connection`'s transaction, once with `parameters` (a dict) or once per
     row of them (a list: the driver's `executemany`); return the rows it returns, if any."""
     many = not isinstance(parameters, dict)
+    if many and not parameters:
+        return []
     first: Parameters = parameters[0] if many else parameters  # type: ignore[assignment,index]
-    plan = None if _observed(connection) else _plan(statement, connection.dialect, tuple(first))
+    dialect = connection.dialect
+    plan = None if _observed(connection) else compiled_for_driver(statement, dialect, tuple(first))
     if plan is None:
         result = connection.execute(statement, parameters)
         return list(result) if result.returns_rows else []
@@ -70,22 +80,28 @@ def execute_plain(
         if cursor.description is None:
             return []
         return _read(plan, cursor.fetchall())
-    except connection.dialect.loaded_dbapi.Error as error:
-        if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            plan.sql, parameters, error, connection.dialect.loaded_dbapi.Error
+    except dialect.loaded_dbapi.Error as error:
+        dead = dialect.is_disconnect(error, dbapi_connection, cursor)
+        raise sqlalchemy_error(
+            dialect, error, plan.sql, parameters, dead, connection.invalidate
         ) from error
     finally:
         cursor.close()
 
 
-def compiled_for_driver(
-    statement: Executable, dialect: Dialect, names: tuple[str, ...]
-) -> DriverPlan | None:
-    """The plan of `statement` on `dialect` for parameters named `names`, or None if it must
-    run through SQLAlchemy (see the module's docstring)."""
-    return _plan(statement, dialect, names)
+def sqlalchemy_error(
+    dialect: Dialect,
+    error: Exception,
+    sql: str,
+    parameters: Any,
+    dead: bool,
+    invalidate: Callable[[BaseException], None],
+) -> DBAPIError:
+    """The SQLAlchemy error for a driver's `error` (`IntegrityError`…), as SQLAlchemy's own
+    execution raises it, its connection invalidated first if the error says it is `dead`."""
+    if dead:
+        invalidate(error)
+    return DBAPIError.instance(sql, parameters, error, dialect.loaded_dbapi.Error)
 
 
 def driver_arguments(plan: DriverPlan, parameters: Parameters) -> Any:
@@ -122,7 +138,11 @@ def _read(plan: DriverPlan, rows: list[Any]) -> list[Any]:
 
 
 @lru_cache(maxsize=1024)
-def _plan(statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> DriverPlan | None:
+def compiled_for_driver(
+    statement: Executable, dialect: Dialect, names: tuple[str, ...]
+) -> DriverPlan | None:
+    """The plan of `statement` on `dialect` for parameters named `names`, or None if it must
+    run through SQLAlchemy (see the module's docstring)."""
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(names))
     if compiled.insert_prefetch or compiled.update_prefetch:
         return None  # Python-side column defaults: SQLAlchemy's execution computes them
@@ -135,12 +155,12 @@ def _plan(statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> Dr
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             binds.append((name, process))
-    columns, names = [], []
+    columns, column_names = [], []
     for index, column in enumerate(compiled._result_columns):
-        names.append(column[0])
+        column_names.append(column[0])
         process = column[3].dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             columns.append((index, process))
     order = tuple(compiled.positiontup) if compiled.positional else None
-    row = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    row = namedtuple("Row", column_names, rename=True)  # type: ignore[misc]
     return DriverPlan(str(compiled), order, tuple(binds), tuple(given), tuple(columns), row)

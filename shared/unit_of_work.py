@@ -61,7 +61,7 @@ def is_write(request: Request) -> bool:
     return request.method not in _READS and not getattr(endpoint, "__writes_nothing__", False)
 
 
-async def run_work(work: Callable[..., T], *args: Any) -> T:
+async def run_work(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a step of the request's unit of work that uses the database: on the event loop for
     a member of SQLite's commit group, on a worker thread otherwise.
 
@@ -74,8 +74,8 @@ async def run_work(work: Callable[..., T], *args: Any) -> T:
     loop must not.
     """
     if _GROUPED.get():
-        return work(*args)
-    return await run_in_threadpool(work, *args)
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
 
 
 def write_route(endpoint: Callable[P, T]) -> Callable[P, Awaitable[T]]:
@@ -85,9 +85,7 @@ def write_route(endpoint: Callable[P, T]) -> Callable[P, Awaitable[T]]:
 
     @functools.wraps(endpoint)
     async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        if _GROUPED.get():
-            return endpoint(*args, **kwargs)
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_work(endpoint, *args, **kwargs)
 
     return run
 

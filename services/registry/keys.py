@@ -105,9 +105,9 @@ def authenticate(session: Session, authorization: str) -> Principal:
     """
     secret = bearer_secret(authorization)
     found = execute_plain(session.connection(), _LIVE_KEY, {"secret_hash": digest(secret)})
-    key = found[0] if found else None
-    if key is None:
+    if not found:
         raise Unauthorized("This API key is unknown or revoked.")
+    key = found[0]
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
         stale = (
