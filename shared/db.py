@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel
+from uuid_utils.compat import uuid7
 
 from shared.commit_group import settle
 from shared.driver import compiled_for_driver, driver_arguments, sqlalchemy_error
@@ -87,8 +88,15 @@ def utcnow() -> datetime:
 
 @_signature_computed_once
 def new_id() -> uuid.UUID:
-    """A random (version 4) UUID: the id of a new row."""
-    return uuid.uuid4()
+    """A time-ordered (version 7, RFC 9562) UUID: the id of a new row.
+
+    Ids index the rows they name and their links and events. Random (version 4) ids put each
+    new row's index entries on random pages, each read and rewritten for one entry: a
+    `POST /v1/actors` to a 100,000-actor directory dirtied about seven such pages. Ids that
+    grow with time put them on the last page of each index, which the next writes share. The
+    74 bits after the millisecond stay random; the creation time an id shows is public anyway
+    (`created_at`, an event's `occurred_at`)."""
+    return uuid7()
 
 
 _Row = TypeVar("_Row", bound=SQLModel)

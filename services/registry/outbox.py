@@ -3,7 +3,6 @@ transaction, so an acknowledged write always has its event and a failed one has 
 """
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from services.registry.models import (
     WebhookEndpoint,
 )
 from services.registry.schemas import ActorRead, ConventionRead, ProjectRead, RelationshipRead
-from shared.db import utcnow
+from shared.db import new_id, utcnow
 from shared.driver import execute_plain
 from shared.events import EventEnvelope, ResourceRef
 from shared.operations import request_id
@@ -148,7 +147,7 @@ def record_change(session: Session, resource: Resource, action: str) -> None:
         if bulk is not None:
             bulk.feed_locked = True
     columns = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "type": f"{resource_type}.{action}",
         "occurred_at": utcnow(),
         "resource_type": resource_type,

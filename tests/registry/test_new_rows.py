@@ -236,3 +236,16 @@ def test_a_new_actor_is_written_with_its_name_keys(engine) -> None:
     assert len(writing_keys) == 1
     if engine.dialect.name == "postgresql":
         assert "INSERT INTO actor " in writing_keys[0]
+
+
+def test_new_rows_and_their_events_take_ids_that_grow_with_time(client, registry) -> None:
+    """Version 7 ids: each new row's index entries go to the last page of the index."""
+    created = [registry.actor("association", f"Solidarité {word}") for word in ("Nord", "Sud")]
+    created.append(registry.convention(*created))
+    ids = [uuid.UUID(row["id"]) for row in created]
+    assert [i.version for i in ids] == [7, 7, 7]
+    assert ids == sorted(ids)
+    events = client.get("/v1/events", params={"after": 0}).json()["items"]
+    event_ids = [uuid.UUID(e["id"]) for e in events]
+    assert event_ids and all(i.version == 7 for i in event_ids)
+    assert event_ids == sorted(event_ids)
