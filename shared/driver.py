@@ -53,6 +53,10 @@ class DriverPlan:
     columns: tuple[tuple[int, _Processor], ...]
     # Rows read by their columns' names, as SQLAlchemy's are (`row.id`).
     row: type[tuple[Any, ...]]
+    # Whether it returns rows, known from its columns; None for SQL text, whose columns
+    # SQLAlchemy does not know: the cursor's description then says. psycopg builds that
+    # description anew at each call, a tenth of a write's CPU when asked of every statement.
+    returns_rows: bool | None
 
 
 def execute_plain(
@@ -77,7 +81,11 @@ def execute_plain(
             cursor.executemany(plan.sql, [driver_arguments(plan, row) for row in parameters])  # type: ignore[union-attr]
         else:
             cursor.execute(plan.sql, driver_arguments(plan, first))
-        if cursor.description is None:
+        returns_rows = plan.returns_rows
+        if returns_rows is None or many:
+            # An `executemany` returns no rows whatever its SQL, unless its driver is told to.
+            returns_rows = cursor.description is not None
+        if not returns_rows:
             return []
         return _read(plan, cursor.fetchall())
     except dialect.loaded_dbapi.Error as error:
@@ -163,4 +171,7 @@ def compiled_for_driver(
             columns.append((index, process))
     order = tuple(compiled.positiontup) if compiled.positional else None
     row = namedtuple("Row", column_names, rename=True)  # type: ignore[misc]
-    return DriverPlan(str(compiled), order, tuple(binds), tuple(given), tuple(columns), row)
+    returns_rows = None if compiled.isplaintext else bool(column_names)
+    return DriverPlan(
+        str(compiled), order, tuple(binds), tuple(given), tuple(columns), row, returns_rows
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Select, and_, bindparam, event, insert, text
+from sqlalchemy import CTE, BigInteger, Select, Table, and_, bindparam, event, func, insert
 from sqlmodel import Session, select
 
 from services.registry import audit
@@ -128,7 +128,8 @@ def record_change(session: Session, resource: Resource, action: str) -> None:
     so a later number could be seen before an earlier one and a consumer following the feed
     would skip the earlier for ever. A transaction-scoped advisory lock taken before the number
     is drawn makes writers draw and commit in the same order; it is held only from here to the
-    commit, which follows at once.
+    commit, which follows at once. A single change takes it in the statement that appends its
+    event (`_append`).
 
     A bulk unit of work (an import) takes the lock once, at its first change, and writes its
     events, audit entries and deliveries once per batch, in `flush_events`, as plain rows: an
@@ -142,10 +143,9 @@ def record_change(session: Session, resource: Resource, action: str) -> None:
     data = _event_data(session, resource)
     if bulk is None:
         session.flush()
-    if bulk is None or not bulk.feed_locked:
+    elif not bulk.feed_locked:
         _lock_feed(session)
-        if bulk is not None:
-            bulk.feed_locked = True
+        bulk.feed_locked = True
     columns = {
         "id": new_id(),
         "type": f"{resource_type}.{action}",
@@ -172,16 +172,20 @@ def _append(
     """Insert an event and its audit entry; return the event's sequence and the endpoints
     subscribed (`_subscribed_endpoints`).
 
-    On PostgreSQL in one statement: each statement is a round trip to the server and its cost
-    in the driver, and these three were a tenth of a write there. SQLite has no round trips,
-    nor inserts inside a WITH clause.
+    On PostgreSQL in one statement, which takes the feed's lock first: each statement is a
+    round trip to the server and its cost in the driver. And the lock is held from the moment
+    it is granted to the commit: taken in a statement of its own, it was held too while the
+    registry woke to send the next one, waiting its turn at the interpreter behind every other
+    request; writers queued behind it. SQLite has no round trips, nor inserts inside a WITH
+    clause, and one writer at a time.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         sequence = execute_plain(connection, _INSERT_EVENT, event)[0].sequence
         audit.write_entries(session, [entry])
         return sequence, _subscribed_endpoints(session)
-    parameters = {f"event_{name}": value for name, value in event.items()}
+    parameters: dict[str, Any] = {"feed_lock": _FEED_LOCK}
+    parameters.update((f"event_{name}", value) for name, value in event.items())
     parameters.update((f"entry_{name}", value) for name, value in entry.items())
     rows = execute_plain(connection, _APPEND, parameters)
     return rows[0].sequence, [(row.id, row.event_types) for row in rows if row.id is not None]
@@ -216,11 +220,12 @@ def flush_events(session: Session) -> None:
 
 
 def _lock_feed(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_FEED, {"key": _FEED_LOCK})
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        execute_plain(connection, _LOCK_FEED, {"key": _FEED_LOCK})
 
 
-_LOCK_FEED = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_FEED = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
 
 
 def _subscribed_endpoints(session: Session) -> list[Any]:
@@ -237,26 +242,39 @@ _SUBSCRIBED = select(_ENDPOINTS.id, _ENDPOINTS.event_types).where(
 
 
 def _append_statement() -> Select[Any]:
-    """`_append`'s statement on PostgreSQL: the event and the audit entry inserted in WITH
-    clauses, and the event's sequence beside each enabled endpoint (one row of nulls if none)."""
+    """`_append`'s statement on PostgreSQL: the feed's lock taken (`feed_lock`), then the event
+    inserted, then the audit entry, in WITH clauses each selecting from the one before, which
+    orders them; and the event's sequence beside each enabled endpoint (one row of nulls if
+    none)."""
     entries = AuditEntry.__table__  # type: ignore[attr-defined]
+    # MATERIALIZED: run once, before the event's insert reads its row, whatever the planner.
+    locked = (
+        select(func.pg_advisory_xact_lock(bindparam("feed_lock", type_=BigInteger)))
+        .cte("feed_lock")
+        .prefix_with("MATERIALIZED")
+    )
     event = (
         insert(_EVENTS)
-        .values({c.key: bindparam(f"event_{c.key}") for c in _EVENTS.c if not c.primary_key})
+        .from_select(*_parameters_of(_EVENTS, "event_", locked))
         .returning(_EVENTS.c.sequence)
         .cte("appended_event")
     )
-    entry = (
-        insert(entries)
-        .values({c.key: bindparam(f"entry_{c.key}") for c in entries.c if not c.primary_key})
-        .cte("appended_entry")
-    )
+    entry = insert(entries).from_select(*_parameters_of(entries, "entry_", event))
+    entry = entry.cte("appended_entry")
     enabled = and_(_ENDPOINTS.enabled.is_(True), _ENDPOINTS.deleted_at.is_(None))
     return (
         select(event.c.sequence, _ENDPOINTS.id, _ENDPOINTS.event_types)
         .select_from(event.outerjoin(WebhookEndpoint.__table__, enabled))  # type: ignore[attr-defined]
         .add_cte(entry)
     )
+
+
+def _parameters_of(table: Table, prefix: str, after: CTE) -> tuple[list[str], Select[Any]]:
+    """The columns of a row of `table` but its key, and a SELECT of one parameter each (named
+    `prefix` + column) from `after`: what `Insert.from_select` takes."""
+    columns = [column for column in table.c if not column.primary_key]
+    values = [bindparam(prefix + c.key, type_=c.type) for c in columns]
+    return [c.key for c in columns], select(*values).select_from(after)
 
 
 _APPEND = _append_statement()
