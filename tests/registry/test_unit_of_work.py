@@ -92,3 +92,21 @@ def test_a_commit_group_members_write_runs_on_the_event_loop_and_others_on_a_wor
     assert where == {"api_key": on_the_loop, "actor": on_the_loop}, where
     after = held(client.app, engine)
     assert after["connections"] == 0 and not after["write turn"], after
+
+
+def test_connections_opened_under_load_stay_pooled_for_the_next_requests(
+    engine: Engine, reading_engine: Engine
+):
+    """More requests at once than the pool keeps idle by default (5): every connection they
+    opened is lent again afterwards, none closed and opened anew (on PostgreSQL, a server
+    process started per request)."""
+    for pooled in dict.fromkeys((engine, reading_engine)):
+        busy = [pooled.connect() for _ in range(12)]
+        first = {id(c.connection.dbapi_connection) for c in busy}
+        for connection in busy:
+            connection.close()
+        assert pooled.pool.checkedin() >= 12
+        again = [pooled.connect() for _ in range(12)]
+        assert {id(c.connection.dbapi_connection) for c in again} == first
+        for connection in again:
+            connection.close()
