@@ -18,6 +18,7 @@ candidates it returns. Keys carry the kind and the country, the scope of the che
 """
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 __all__ = ["INDEX_THRESHOLD", "probe_keys", "stored_keys"]
 
@@ -71,18 +72,43 @@ def _lengths(length: int) -> Iterator[int]:
             yield other
 
 
+def _pair_distance(length: int, other: int) -> int:
+    """The most edits between names of these two lengths that still score the threshold."""
+    return int(_R * (length + other) + 1e-9)
+
+
 def probe_keys(kind: str, country: str, comparable: str) -> set[str]:
     """The keys to look up for a new name: every stored name scoring at least the threshold
     with it is under one of them."""
-    scope, length = _scope(kind, country), len(comparable)
+    scope = _scope(kind, country) + "|"
     keys: set[str] = set()
-    for other in _lengths(length):
-        tau, shift = _max_distance(other), length - other
-        for index, (start, size) in enumerate(_segments(other)):
-            # Multi-match-aware window: before the first segment that survives lie at most
-            # `index` edits, after it at most `tau - index`.
-            first = max(start - index, start + shift - (tau - index), 0)
-            last = min(start + index, start + shift + (tau - index), length - size)
-            for position in range(first, last + 1):
-                keys.add(_key(scope, other, index, comparable[position : position + size]))
+    add = keys.add
+    for part, size, first, last in _probe_windows(len(comparable)):
+        prefix = scope + part
+        for position in range(first, last + 1):
+            add(prefix + comparable[position : position + size])
     return keys
+
+
+@lru_cache(maxsize=1024)
+def _probe_windows(length: int) -> tuple[tuple[str, int, int, int], ...]:
+    """Where a name of this length is cut for its probe: for each stored length and segment
+    to look up, the key's part after the scope (`length|index|`), the segment's size, and the
+    first and last position of its window in the name. They depend on the length alone, and
+    working them out for each write cost most of the probe's Python time.
+
+    A stored name of length m was cut for τ(m) edits, the most any name may differ from it;
+    one of length l may differ by at most d = ⌊r (l + m)⌋ ≤ τ(m). With eᵢ edits in segment i
+    (1-based), take the first i whose prefix e₁ + … + eᵢ is below i: it exists, since the
+    whole sum is at most d < τ(m) + 1, and then eᵢ = 0, at most i − 1 edits lie before it and
+    at most d + 1 − i after it. So only the first d + 1 segments are looked up, each where
+    those bounds let it be (the multi-match-aware window of PassJoin, with d for τ)."""
+    windows = []
+    for other in _lengths(length):
+        edits, shift = _pair_distance(length, other), length - other
+        for index, (start, size) in enumerate(_segments(other)[: edits + 1]):
+            first = max(start - index, start + shift - (edits - index), 0)
+            last = min(start + index, start + shift + (edits - index), length - size)
+            if first <= last:
+                windows.append((f"{other}|{index}|", size, first, last))
+    return tuple(windows)

@@ -20,8 +20,8 @@ def _name(rng: random.Random) -> str:
     return " ".join(sorted(words))
 
 
-def _edited(rng: random.Random, name: str) -> str:
-    for _ in range(rng.randint(1, 4)):
+def _edited(rng: random.Random, name: str, most: int = 4) -> str:
+    for _ in range(rng.randint(1, most)):
         at, letter = rng.randrange(len(name) + 1), rng.choice("aeiourstl ")
         name = (
             rng.choice(
@@ -40,7 +40,10 @@ def test_every_name_scoring_the_threshold_shares_a_key():
     rng = random.Random(7)
     names = [_name(rng) for _ in range(1500)]
     names += [_edited(rng, name) for name in names[:1500]]
-    names += ["".join(rng.choice("ab ") for _ in range(rng.randint(1, 40))) for _ in range(400)]
+    noise = ["".join(rng.choice("ab ") for _ in range(rng.randint(1, 80))) for _ in range(400)]
+    # Long names a few edits apart: each pair's own bound on edits, not only the longest
+    # name's, decides which segments the probe looks up.
+    names += noise + [_edited(rng, name, most=7) for name in noise]
     names = sorted(set(names))
     stored: dict[str, set[str]] = {}
     for name in names:
