@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
+from psycopg.types.array import ListBinaryDumper
 from pydantic_core import PydanticUndefined
 from sqlalchemy import (
     Boolean,
@@ -282,6 +283,7 @@ def _server_engine(url: str | URL, **options: Any) -> Engine:
     # (65 ms a page at 100,000 actors, the matches being late in that order) rather than its
     # own index (0.4 ms); 1.1 is the usual figure for the SSDs databases run on today.
     engine = create_engine(url, connect_args={"options": "-c random_page_cost=1.1"}, **options)
+    _lists_in_binary(engine)
     _discard_dead_connections(engine)
     _savepoints_as_plain_sql(engine)
     return engine
@@ -307,6 +309,23 @@ def _savepoints_as_plain_sql(engine: Engine) -> None:
     dialect.do_savepoint = sending("SAVEPOINT {}")  # type: ignore[method-assign]
     dialect.do_release_savepoint = sending("RELEASE SAVEPOINT {}")  # type: ignore[method-assign]
     dialect.do_rollback_to_savepoint = sending("ROLLBACK TO SAVEPOINT {}")  # type: ignore[method-assign]
+
+
+def _lists_in_binary(engine: Engine) -> None:
+    """Send Python lists (array parameters) in PostgreSQL's binary format.
+
+    psycopg sends a list in the text format unless told otherwise, and writes that text in
+    Python, element by element: for the hundred-odd name keys of a likely-duplicate check
+    (`in_list`), 300 µs of a write's CPU, a fifth of it. Its binary format is written in C:
+    about 100 µs. The arrays a new resource's link rows are inserted with
+    (`services.registry.inserts`) go the same way.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _binary_lists(dbapi_connection: Any, _record: Any) -> None:
+        adapters = getattr(dbapi_connection, "adapters", None)  # psycopg 3's
+        if adapters is not None:
+            adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _discard_dead_connections(engine: Engine) -> None:
