@@ -46,7 +46,12 @@ def _segments(length: int) -> list[tuple[int, int]]:
 
 
 def _key(scope: str, length: int, index: int, segment: str) -> str:
-    return f"{scope}|{length}|{index}|{segment}"
+    return f"{scope}|{_key_part(length, index)}{segment}"
+
+
+def _key_part(length: int, index: int) -> str:
+    """What a key holds between its scope and its segment."""
+    return f"{length}|{index}|"
 
 
 def _scope(kind: str, country: str) -> str:
@@ -110,5 +115,5 @@ def _probe_windows(length: int) -> tuple[tuple[str, int, int, int], ...]:
             first = max(start - index, start + shift - (edits - index), 0)
             last = min(start + index, start + shift + (edits - index), length - size)
             if first <= last:
-                windows.append((f"{other}|{index}|", size, first, last))
+                windows.append((_key_part(other, index), size, first, last))
     return tuple(windows)

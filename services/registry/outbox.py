@@ -222,10 +222,10 @@ def flush_events(session: Session) -> None:
 def _lock_feed(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        execute_plain(connection, _LOCK_FEED, {"key": _FEED_LOCK})
+        execute_plain(connection, _LOCK_FEED, {"feed_lock": _FEED_LOCK})
 
 
-_LOCK_FEED = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_LOCK_FEED = select(func.pg_advisory_xact_lock(bindparam("feed_lock", type_=BigInteger)))
 
 
 def _subscribed_endpoints(session: Session) -> list[Any]:
@@ -248,11 +248,7 @@ def _append_statement() -> Select[Any]:
     none)."""
     entries = AuditEntry.__table__  # type: ignore[attr-defined]
     # MATERIALIZED: run once, before the event's insert reads its row, whatever the planner.
-    locked = (
-        select(func.pg_advisory_xact_lock(bindparam("feed_lock", type_=BigInteger)))
-        .cte("feed_lock")
-        .prefix_with("MATERIALIZED")
-    )
+    locked = _LOCK_FEED.cte("feed_lock").prefix_with("MATERIALIZED")
     event = (
         insert(_EVENTS)
         .from_select(*_parameters_of(_EVENTS, "event_", locked))
