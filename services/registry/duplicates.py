@@ -18,7 +18,7 @@ from services.registry.bulk import bulk_of
 from services.registry.inserts import Along
 from services.registry.models import Actor, ActorNameKey
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
-from shared.db import in_list
+from shared.db import distinct_list, in_list
 from shared.driver import execute_plain
 from shared.text import comparable_name
 
@@ -68,7 +68,7 @@ def likely_duplicates(
     # are read from the actors. Plain statements on the tables, built once: the ORM's compile
     # step cost more than these look-ups, on every write.
     connection = session.connection()
-    candidates = [row.comparable for row in execute_plain(connection, _CANDIDATES, {"keys": keys})]
+    candidates = execute_plain(connection, _CANDIDATES, {"keys": keys})[0].comparables
     close = [
         match
         for match, _, _ in process.extract(
@@ -84,7 +84,9 @@ def likely_duplicates(
 _KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
 _ACTORS = Actor.__table__  # type: ignore[attr-defined]
 # A probe looks up about 150 keys: bound as one list each (`in_list`), not a placeholder each.
-_CANDIDATES = select(_KEYS.c.comparable).where(in_list(_KEYS.c.key, "keys")).distinct()
+_CANDIDATES = select(distinct_list(_KEYS.c.comparable).label("comparables")).where(
+    in_list(_KEYS.c.key, "keys")
+)
 _CLOSE_ACTORS = (
     select(_ACTORS.c.id, _ACTORS.c.name)
     .join(_KEYS, _KEYS.c.actor_id == _ACTORS.c.id)
