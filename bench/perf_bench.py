@@ -595,16 +595,11 @@ def postgres_database(data: DataSet, admin_url: str, rebuild: bool) -> Database:
 def working_copy(database: Database, work: Path) -> Iterator[str]:
     """A copy of the database for one phase, dropped afterwards; yields its URL."""
     if database.backend == "sqlite":
-        target = work / "registry.db"
-        processes.copy_sqlite(Path(database.location), target)
-        yield f"sqlite:///{target}"
-        return
-    name = f"bench_run_{uuid.uuid4().hex[:10]}"
-    _pg(database.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{database.location}"')
-    try:
-        yield _pg_url(database.admin_url, name)
-    finally:
-        _pg(database.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        url = f"sqlite:///{database.location}"
+    else:
+        url = _pg_url(database.admin_url, database.location)
+    with processes.database_copy(url, work) as copy:
+        yield copy
 
 
 def sample_actors(url: str, count: int, seed: int) -> list[str]:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 __all__ = [
     "Server",
     "copy_sqlite",
+    "database_copy",
     "free_port",
     "matching_command",
     "matching_env",
@@ -200,6 +204,36 @@ def serving(
         stop(process)
         if output is not subprocess.DEVNULL:
             output.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def database_copy(url: str, work: Path) -> Iterator[str]:
+    """A copy of the database at `url`, dropped afterwards; yields its URL. An SQLite file is
+    copied into `work`; a PostgreSQL database with `CREATE DATABASE … TEMPLATE`, from its
+    server's `postgres` database."""
+    parsed = make_url(url)
+    assert parsed.database is not None
+    if parsed.get_backend_name() == "sqlite":
+        target = work / f"copy-{uuid.uuid4().hex[:10]}.db"
+        copy_sqlite(Path(parsed.database), target)
+        try:
+            yield f"sqlite:///{target}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+        return
+    name = f"bench_run_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"'))
+        try:
+            yield parsed.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def copy_sqlite(source: Path, target: Path) -> None:

@@ -26,53 +26,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+from bench.processes import database_copy  # noqa: E402
+
 WRITE_COST = HERE / "write_cost.py"
 # The services of this tree, whatever the virtual environment's editable install points at;
 # and the same string hashes in each run, so that sets and dicts are walked in the same order.
 TREE = {**os.environ, "PYTHONPATH": str(HERE.parent), "PYTHONHASHSEED": "0"}
 
 
-@contextmanager
-def _copy_of(url: str, work: Path) -> Iterator[str]:
-    """A copy of the database at `url`, dropped afterwards; yields its URL."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        assert parsed.database is not None
-        target = work / f"copy-{uuid.uuid4().hex[:8]}.db"
-        shutil.copyfile(parsed.database, target)
-        try:
-            yield f"sqlite:///{target}"
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                target.with_name(target.name + suffix).unlink(missing_ok=True)
-        return
-    name = f"instructions_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"'))
-        try:
-            yield parsed.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def _instructions(url: str, secret: str, writes: int, seed: int, work: Path) -> int:
     """Instructions of one `write_cost.py` run with `writes` writes, on a copy of `url`."""
     out = work / f"callgrind-{writes}.out"
-    with _copy_of(url, work) as copy:
+    with database_copy(url, work) as copy:
         done = subprocess.run(
             [
                 "valgrind",
