@@ -598,7 +598,7 @@ def working_copy(database: Database, work: Path) -> Iterator[str]:
         url = f"sqlite:///{database.location}"
     else:
         url = _pg_url(database.admin_url, database.location)
-    with processes.database_copy(url, work) as copy:
+    with processes.database_copy(url, work, database.admin_url or None) as copy:
         yield copy
 
 

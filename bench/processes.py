@@ -207,10 +207,10 @@ def serving(
 
 
 @contextmanager
-def database_copy(url: str, work: Path) -> Iterator[str]:
+def database_copy(url: str, work: Path, admin_url: str | None = None) -> Iterator[str]:
     """A copy of the database at `url`, dropped afterwards; yields its URL. An SQLite file is
-    copied into `work`; a PostgreSQL database with `CREATE DATABASE … TEMPLATE`, from its
-    server's `postgres` database."""
+    copied into `work`; a PostgreSQL database with `CREATE DATABASE … TEMPLATE`, from
+    `admin_url` (by default the same server's `postgres` database)."""
     parsed = make_url(url)
     assert parsed.database is not None
     if parsed.get_backend_name() == "sqlite":
@@ -223,7 +223,9 @@ def database_copy(url: str, work: Path) -> Iterator[str]:
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
         return
     name = f"bench_run_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        admin_url or parsed.set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"'))
