@@ -26,6 +26,7 @@ from sqlmodel import Session
 from services.registry import actors
 from services.registry.api.actors import _detail
 from services.registry.keys import authenticate
+from services.registry.name_cache import NameCache
 from services.registry.schemas import ActorCreate
 from services.registry.settings import RegistrySettings
 from shared.commit_group import _connect_to_write, _end, member_session
@@ -84,9 +85,11 @@ def _body(rng: random.Random, number: int) -> ActorCreate:
     )
 
 
-def _write(session: Session, header: str, data: ActorCreate, threshold: float) -> None:
+def _write(
+    session: Session, header: str, data: ActorCreate, names: NameCache, threshold: float
+) -> None:
     principal = session.info["principal"] = authenticate(session, header)
-    actor = actors.create_actor(session, data, duplicate_threshold=threshold)
+    actor = actors.create_actor(session, data, names=names, duplicate_threshold=threshold)
     session.commit()
     _detail(actor, principal, status_code=201)
 
@@ -100,6 +103,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     engine = make_engine(args.database_url)
+    # Loaded by the warm-up's first check, as a server's is by its first write.
+    names = NameCache(engine)
     threshold = RegistrySettings(database_url=args.database_url).duplicate_name_threshold
     header = f"Bearer {args.secret}"
     rng = random.Random(args.seed)
@@ -110,14 +115,14 @@ def main() -> None:
         for number, body in enumerate(bodies):
             if not grouped:
                 with open_session(engine) as session:
-                    _write(session, header, body, threshold)
+                    _write(session, header, body, names, threshold)
                 continue
             # The commit group's own steps, without its queue: one transaction, each write a
             # savepoint in it.
             if connection is None:
                 connection = _connect_to_write(engine)
             with member_session(connection) as session:
-                _write(session, header, body, threshold)
+                _write(session, header, body, names, threshold)
             if (number + 1) % args.group == 0:
                 _end(connection, lost=False)
                 connection = None
@@ -129,6 +134,7 @@ def main() -> None:
     cpu, wall = time.process_time(), time.perf_counter()
     run(bodies)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    names.close()
     engine.dispose()
     print(
         json.dumps(

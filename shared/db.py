@@ -49,7 +49,6 @@ __all__ = [
     "begin_write",
     "commit",
     "dispose_engines",
-    "distinct_list",
     "first_row",
     "in_list",
     "make_engine",
@@ -172,12 +171,6 @@ class _TextList(TypeDecorator[list[str]]):
             return value
         return json.dumps(list(value), ensure_ascii=False)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
-        # An aggregate of no rows: NULL on PostgreSQL, `[]` on SQLite.
-        if value is None:
-            return []
-        return json.loads(value) if isinstance(value, str) else list(value)
-
 
 class _InList(ColumnElement[bool]):
     """`column` equal to one of the strings of a list bound as one parameter (`in_list`)."""
@@ -213,41 +206,6 @@ def _in_array(element: _InList, compiler: SQLCompiler, **options: Any) -> str:
         compiler.process(element.values, **options),
     )
     return f"{column} = ANY({values})"
-
-
-class _DistinctList(ColumnElement[list[str]]):
-    """The distinct strings of `column` over the rows selected, as one value (`distinct_list`)."""
-
-    inherit_cache = True
-    type = _TextList()
-    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy reads it from the class)
-        ("column", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, column: ColumnElement[Any]) -> None:
-        self.column = column
-
-    @property
-    def _from_objects(self) -> list[Any]:
-        return self.column._from_objects
-
-
-@compiles(_DistinctList)
-def _json_group(element: _DistinctList, compiler: SQLCompiler, **options: Any) -> str:
-    return f"json_group_array(DISTINCT {compiler.process(element.column, **options)})"
-
-
-@compiles(_DistinctList, "postgresql")
-def _array_agg(element: _DistinctList, compiler: SQLCompiler, **options: Any) -> str:
-    return f"array_agg(DISTINCT {compiler.process(element.column, **options)})"
-
-
-def distinct_list(column: ColumnElement[Any]) -> ColumnElement[list[str]]:
-    """The distinct strings of `column` over the rows a statement selects, as one list: one
-    row comes back, however many strings. Each row read costs the driver and the row's making
-    in Python, and a likely-duplicate probe reads a few hundred names sharing a segment of a
-    common word ("comité de jumelage de …")."""
-    return _DistinctList(column)
 
 
 def in_list(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:

@@ -20,6 +20,7 @@ from services.registry.models import (
     Project,
     ProjectPartner,
 )
+from services.registry.name_cache import NameCache
 from services.registry.outbox import record_change
 from services.registry.permissions import check_acts_for
 from services.registry.resources import (
@@ -109,15 +110,18 @@ def create_actor(
     session: Session,
     data: ActorCreate,
     *,
+    names: NameCache | None,
     duplicate_threshold: float | None,
     actor_id: uuid.UUID | None = None,
 ) -> Actor:
     """Add an actor after checking its rules and identifiers.
 
     Unless `duplicate_threshold` is None, an actor of the same kind and country whose name
-    scores at least that much (rapidfuzz token-sort, 0–100) makes it a likely duplicate.
-    `actor_id` is for a data set whose ids must be known in advance (the demo's); the API
-    always lets the registry choose.
+    scores at least that much (rapidfuzz token-sort, 0–100) makes it a likely duplicate; the
+    check finds its candidates in `names`, the process's name cache, which learns the new
+    name. Without a cache (an import, the demo's load), other processes learn it from the
+    feed. `actor_id` is for a data set whose ids must be known in advance (the demo's); the
+    API always lets the registry choose.
     """
     actor = new_row(Actor, kind=data.kind, name=data.name, search_name="", country=data.country)
     if actor_id is not None:
@@ -125,21 +129,29 @@ def create_actor(
     _apply(actor, data, data.model_fields_set | set(_REQUIRED))
     _check(session, actor)
     if duplicate_threshold is not None:
-        _refuse_likely_duplicate(session, actor, duplicate_threshold)
+        if names is None:
+            raise ValueError("a likely-duplicate check needs the process's name cache")
+        _refuse_likely_duplicate(session, names, actor, duplicate_threshold)
     add_new(
         session,
         actor,
         lambda: _refuse_taken_identifiers(session, actor),
-        along=keys_along(session, actor),
+        along=keys_along(session, actor, names),
     )
     record_change(session, actor, "created")
     return actor
 
 
 def update_actor(
-    session: Session, actor_id: uuid.UUID, data: ActorUpdate, *, if_match: str | None
+    session: Session,
+    actor_id: uuid.UUID,
+    data: ActorUpdate,
+    *,
+    if_match: str | None,
+    names: NameCache | None = None,
 ) -> Actor:
-    """Apply the fields sent, if the client saw the current version."""
+    """Apply the fields sent, if the client saw the current version; `names`, the process's
+    name cache, learns a new name at once (as in `create_actor`)."""
     actor = get_live(session, Actor, actor_id, lock=True)
     check_acts_for(session, {actor.id}, "this actor")
     check_if_match(actor, if_match)
@@ -150,7 +162,7 @@ def update_actor(
     touch(actor)
     flush_or_recheck(session, lambda: _refuse_taken_identifiers(session, actor))
     if (actor.kind, actor.country, actor.name) != named:
-        index_actor(session, actor, created=False)
+        index_actor(session, actor, names, created=False)
     record_change(session, actor, "updated")
     return actor
 
@@ -190,7 +202,7 @@ def delete_actor(session: Session, actor_id: uuid.UUID, *, if_match: str | None)
             projects=[{"id": str(p.id), "title": p.title} for p in projects],
         )
     soft_delete(actor)
-    index_actor(session, actor, created=False)
+    index_actor(session, actor, None, created=False)
     record_change(session, actor, "deleted")
     for relationship in session.exec(
         select(ActorRelationship).where(
@@ -382,8 +394,10 @@ def _raise_taken(name: str, value: str, owner_name: str, owner_id: uuid.UUID) ->
     )
 
 
-def _refuse_likely_duplicate(session: Session, actor: Actor, threshold: float) -> None:
-    candidates = likely_duplicates(session, actor.kind, actor.country, actor.name, threshold)
+def _refuse_likely_duplicate(
+    session: Session, names: NameCache, actor: Actor, threshold: float
+) -> None:
+    candidates = likely_duplicates(session, names, actor.kind, actor.country, actor.name, threshold)
     if candidates:
         raise LikelyDuplicate(
             f"{actor.name} looks like an actor already registered: "

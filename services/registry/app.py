@@ -26,6 +26,7 @@ from services.registry.api import (
 from services.registry.api.deps import identify_caller
 from services.registry.dispatcher import Dispatcher
 from services.registry.models import idempotency_records
+from services.registry.name_cache import NameCache
 from services.registry.settings import RegistrySettings, get_settings
 from shared.db import dispose_engines, make_engine, reading_engine
 from shared.errors import install_problem_handlers
@@ -64,6 +65,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     reads = reading_engine(engine)
+    name_cache = NameCache(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +78,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         yield
         if dispatcher is not None:
             dispatcher.stop()
+        name_cache.close()
         dispose_engines(engine, reads)
 
     # Swagger UI and ReDoc from assets this process serves: /docs works without internet.
@@ -93,6 +96,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.reading_engine = reads
+    app.state.name_cache = name_cache
     app.state.migrations_head = head_revision("registry")
     # Innermost: what a route opened is closed before the middlewares around it run again.
     app.add_middleware(UnitOfWorkMiddleware)

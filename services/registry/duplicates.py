@@ -1,9 +1,10 @@
 """Likely duplicates: the live actors of the same kind and country whose name is nearly the same.
 
-The names are found through the name-key index (`name_keys`, table `actor_name_key`), so a check
-costs a few index look-ups and a score of the few names sharing a segment, whatever the size of
-the directory. The index is kept with the actor by the domain functions (`index_actor`); an
-import defers its writes to one statement per batch (`flush_pending`).
+The names are found through the name-key index (`name_keys`): a check scores the few names
+sharing a segment with the new one, whatever the size of the directory. The keys are stored
+with the actor (table `actor_name_key`, kept by the domain functions through `index_actor`; an
+import defers its writes to one statement per batch, `flush_pending`), and each process keeps
+them in memory (`name_cache`), where a check finds its candidates.
 """
 
 import uuid
@@ -17,8 +18,9 @@ from sqlmodel import Session, col, select
 from services.registry.bulk import bulk_of
 from services.registry.inserts import Along
 from services.registry.models import Actor, ActorNameKey
+from services.registry.name_cache import KeyRow, NameCache
 from services.registry.name_keys import INDEX_THRESHOLD, probe_keys, stored_keys
-from shared.db import distinct_list, in_list
+from shared.db import in_list
 from shared.driver import execute_plain
 from shared.text import comparable_name
 
@@ -51,7 +53,7 @@ def similar_names(name: str, names: dict[uuid.UUID, str], threshold: float) -> l
 
 
 def likely_duplicates(
-    session: Session, kind: str, country: str, name: str, threshold: float
+    session: Session, names: NameCache, kind: str, country: str, name: str, threshold: float
 ) -> list[dict[str, Any]]:
     """Live actors of this kind and country whose name scores at least `threshold`."""
     if threshold < INDEX_THRESHOLD:
@@ -64,11 +66,10 @@ def likely_duplicates(
         return similar_names(name, {row.id: row.name for row in rows}, threshold)
     comparable = comparable_name(name)
     keys = list(probe_keys(kind, country, comparable))
-    # Candidates are scored from the index alone, as plain strings; only the few that score
-    # are read from the actors. Plain statements on the tables, built once: the ORM's compile
-    # step cost more than these look-ups, on every write.
-    connection = session.connection()
-    candidates = execute_plain(connection, _CANDIDATES, {"keys": keys})[0].comparables
+    # Candidates are scored as plain strings, from memory; only the actors behind the few that
+    # score are read, in the write's own transaction. A plain statement, built once: the ORM's
+    # compile step cost more than the look-up.
+    candidates = names.candidates(session.connection(), keys)
     close = [
         match
         for match, _, _ in process.extract(
@@ -77,16 +78,13 @@ def likely_duplicates(
     ]
     if not close:
         return []
-    rows = execute_plain(connection, _CLOSE_ACTORS, {"keys": keys, "close": close})
+    rows = execute_plain(session.connection(), _CLOSE_ACTORS, {"keys": keys, "close": close})
     return similar_names(name, {row.id: row.name for row in rows}, threshold)
 
 
 _KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
 _ACTORS = Actor.__table__  # type: ignore[attr-defined]
-# A probe looks up about 150 keys: bound as one list each (`in_list`), not a placeholder each.
-_CANDIDATES = select(distinct_list(_KEYS.c.comparable).label("comparables")).where(
-    in_list(_KEYS.c.key, "keys")
-)
+# A probe looks up about 150 keys: bound as one list (`in_list`), not a placeholder each.
 _CLOSE_ACTORS = (
     select(_ACTORS.c.id, _ACTORS.c.name)
     .join(_KEYS, _KEYS.c.actor_id == _ACTORS.c.id)
@@ -99,7 +97,7 @@ _CLOSE_ACTORS = (
 )
 
 
-def _key_rows(actor: Actor) -> list[dict[str, Any]]:
+def _key_rows(actor: Actor) -> list[KeyRow]:
     """The name-key rows of a live actor; none for a deleted one."""
     if actor.deleted_at is not None:
         return []
@@ -108,19 +106,28 @@ def _key_rows(actor: Actor) -> list[dict[str, Any]]:
     return [{"key": k, "actor_id": actor.id, "comparable": comparable} for k in keys]
 
 
-def keys_along(session: Session, actor: Actor) -> Along:
+def keys_along(session: Session, actor: Actor, names: NameCache | None) -> Along:
     """The name keys a new actor is written with (`resources.add_new`'s `along`): on
     PostgreSQL, in the actor's own statement rather than a round trip of their own. An import
-    keeps them for its batch's flush instead (`index_actor`)."""
+    keeps them for its batch's flush instead (`index_actor`).
+
+    `names`, the cache of the process writing, learns them at once: the writes after this
+    one in the same transaction see it. Any other process learns them from the feed."""
     if bulk_of(session) is not None:
-        index_actor(session, actor, created=True)
+        index_actor(session, actor, None, created=True)
         return ()
-    return ((ActorNameKey, _key_rows(actor)),)
-
-
-def index_actor(session: Session, actor: Actor, *, created: bool) -> None:
-    """Bring the actor's name keys in line with its name, kind, country and liveness."""
     rows = _key_rows(actor)
+    if names is not None:
+        names.add(rows)
+    return ((ActorNameKey, rows),)
+
+
+def index_actor(session: Session, actor: Actor, names: NameCache | None, *, created: bool) -> None:
+    """Bring the actor's name keys in line with its name, kind, country and liveness (and
+    `names`, as `keys_along` does)."""
+    rows = _key_rows(actor)
+    if names is not None:
+        names.add(rows)
     bulk = bulk_of(session)
     if bulk is not None:
         if bulk.dry_run:

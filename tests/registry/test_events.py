@@ -146,7 +146,7 @@ def test_a_consumer_following_the_feed_sees_every_event_of_concurrent_writers_on
                 for session in new_session(engine):
                     session.info["principal"] = SYSTEM
                     body = ActorCreate(kind="association", name=f"W{writer}-{i}", country="FR")
-                    create_actor(session, body, duplicate_threshold=None)
+                    create_actor(session, body, names=None, duplicate_threshold=None)
                     time.sleep(rng.random() * 0.01)
                     session.commit()
         except BaseException as error:  # pragma: no cover - reported below

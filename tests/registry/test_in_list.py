@@ -1,13 +1,12 @@
 """`shared.db.in_list`: a column matched against a list bound as one parameter, on both
-databases, with the column's index; and `shared.db.distinct_list`, a column's distinct values
-read back as one list."""
+databases, with the column's index."""
 
 import uuid
 
 from sqlalchemy import Engine, insert, select, text
 
 from services.registry.models import ActorNameKey
-from shared.db import distinct_list, in_list
+from shared.db import in_list
 
 _KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
 _MATCHING = select(_KEYS.c.key).where(in_list(_KEYS.c.key, "keys")).order_by(_KEYS.c.key)
@@ -47,23 +46,3 @@ def test_the_index_serves_the_look_up(engine: Engine):
                 row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}", {"keys": ["a"]})
             )
             assert "Index" in plan, plan
-
-
-def test_distinct_values_come_back_as_one_list(engine: Engine):
-    # The same comparable under several keys and owners comes back once; none matched is [].
-    owners = [uuid.uuid4() for _ in range(3)]
-    rows = [
-        {"key": f"d|{n}|{o}", "actor_id": owner, "comparable": f"nom {n % 4} é'\",{{}}"}
-        for n in range(12)
-        for o, owner in enumerate(owners)
-    ]
-    with engine.begin() as connection:
-        connection.execute(insert(_KEYS), rows)
-    together = select(distinct_list(_KEYS.c.comparable).label("names")).where(
-        in_list(_KEYS.c.key, "keys")
-    )
-    with engine.connect() as connection:
-        found = connection.execute(together, {"keys": [r["key"] for r in rows]}).all()
-        assert len(found) == 1
-        assert sorted(found[0].names) == sorted({r["comparable"] for r in rows})
-        assert connection.execute(together, {"keys": ["absent"]}).one().names == []

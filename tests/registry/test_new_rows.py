@@ -27,6 +27,7 @@ from services.registry.models import (
     ConventionTheme,
     Project,
 )
+from services.registry.name_cache import NameCache
 from services.registry.name_keys import stored_keys
 from services.registry.resources import add_new
 from services.registry.schemas import ActorCreate
@@ -220,13 +221,15 @@ def test_a_new_actor_is_written_with_its_name_keys(engine) -> None:
     body = ActorCreate(
         kind="association", name="Les Amis de Kayes", country="FR", themes=["health"]
     )
+    names = NameCache(engine)
     with Session(engine) as session:
         session.info["principal"] = Principal(name="test", scopes=frozenset({Scope.admin}))
         event.listen(engine, "before_cursor_execute", seen)
         try:
-            actor = create_actor(session, body, duplicate_threshold=92.0)
+            actor = create_actor(session, body, names=names, duplicate_threshold=92.0)
         finally:
             event.remove(engine, "before_cursor_execute", seen)
+            names.close()
         session.commit()
         keys = session.execute(
             select(ActorNameKey.key).where(ActorNameKey.actor_id == actor.id)

@@ -11,6 +11,7 @@ from services.registry import actors
 from services.registry.api.deps import (
     CallerDep,
     IfMatch,
+    NamesDep,
     PageQuery,
     SessionDep,
     SettingsDep,
@@ -70,6 +71,7 @@ def create_actor(
     body: ActorCreate,
     session: SessionDep,
     settings: SettingsDep,
+    names: NamesDep,
     not_duplicate: Annotated[
         bool,
         Query(description="Set after a 409 likely-duplicate if this really is another actor."),
@@ -77,7 +79,7 @@ def create_actor(
 ) -> Response:
     """Register an actor. Identifiers must be unique; a near-identical name is a 409 to confirm."""
     threshold = None if not_duplicate else settings.duplicate_name_threshold
-    actor = actors.create_actor(session, body, duplicate_threshold=threshold)
+    actor = actors.create_actor(session, body, names=names, duplicate_threshold=threshold)
     commit(session)
     created = _detail(actor, caller, status_code=status.HTTP_201_CREATED)
     created.headers["Location"] = f"/v1/actors/{actor.id}"
@@ -111,10 +113,11 @@ def update_actor(
     actor_id: uuid.UUID,
     body: ActorUpdate,
     session: SessionDep,
+    names: NamesDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Change the fields sent; send the ETag you read as If-Match to avoid lost updates."""
-    actor = actors.update_actor(session, actor_id, body, if_match=if_match)
+    actor = actors.update_actor(session, actor_id, body, if_match=if_match, names=names)
     commit(session)
     return _detail(actor, caller)
 

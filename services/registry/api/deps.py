@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from services.registry.audit import created_path
 from services.registry.keys import authenticate
+from services.registry.name_cache import NameCache
 from services.registry.resources import Versioned, etag
 from services.registry.settings import RegistrySettings
 from shared.access import ANONYMOUS, Principal, Scope, requirement
@@ -21,6 +22,7 @@ from shared.unit_of_work import is_write, request_session, run_work
 __all__ = [
     "CallerDep",
     "IfMatch",
+    "NamesDep",
     "PageParams",
     "PageQuery",
     "SessionDep",
@@ -113,6 +115,14 @@ def requires(*scopes: Scope) -> Any:
 
 
 SettingsDep = Annotated[RegistrySettings, Depends(_settings)]
+
+
+async def _names(request: Request) -> NameCache:
+    return request.app.state.name_cache  # type: ignore[no-any-return]
+
+
+# The process's actor names by name key, for the likely-duplicate check (`name_cache`).
+NamesDep = Annotated[NameCache, Depends(_names)]
 IfMatch = Annotated[
     str | None,
     Header(

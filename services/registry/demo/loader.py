@@ -58,6 +58,7 @@ def load_demo(session: Session, path: Path = DEMO_FILE) -> dict[str, int]:
         created = create_actor(
             session,
             ActorCreate.model_validate(fields),
+            names=None,
             duplicate_threshold=None,
             actor_id=demo_id(spec["ref"]),
         )

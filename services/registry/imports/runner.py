@@ -298,7 +298,7 @@ class _Run:
 
     def _create(self, resource: Resource, data: Any) -> Any:
         if resource == "actor":
-            return actors.create_actor(self.session, data, duplicate_threshold=None)
+            return actors.create_actor(self.session, data, names=None, duplicate_threshold=None)
         if resource == "convention":
             return conventions.create_convention(self.session, data)
         if resource == "project":
