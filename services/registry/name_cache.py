@@ -4,7 +4,7 @@ by following the change feed.
 A likely-duplicate check used to read its candidates from the name-key table (`actor_name_key`):
 about 150 key look-ups and a few hundred rows for a name built like many others, on SQLite the
 largest single part of a `POST /v1/actors`'s own CPU. A process now keeps the same keys in
-memory: it loads them from that table at its first check, then, at every check, reads the
+memory: it loads them from that table as it starts (`warm`), then, at every check, reads the
 actor events committed since the last one, as any follower of the feed does. Sequence numbers
 commit in order (`outbox.record_change`), so every write committed before a check is seen by
 it, whichever process wrote it. A process also adds the names it writes itself as it writes
@@ -26,6 +26,7 @@ its own would be a lock held across a round trip, and every write of the process
 on it, each holder waiting for its turn at the interpreter before letting go.
 """
 
+import logging
 import math
 import threading
 import time
@@ -43,6 +44,8 @@ from shared.driver import execute_plain
 from shared.text import comparable_name
 
 __all__ = ["KeyRow", "NameCache"]
+
+_log = logging.getLogger("passerelles")
 
 # A name-key row as `duplicates` writes it: key, actor_id, comparable.
 KeyRow = dict[str, Any]
@@ -74,6 +77,7 @@ class NameCache:
         self._after_id: uuid.UUID | None = None
         self._checked_at = -math.inf
         self._loads = 0
+        self._warming: threading.Thread | None = None
 
     def candidates(self, connection: Connection, keys: Iterable[str]) -> list[str]:
         """The distinct comparable names stored under any of `keys`, as of every write
@@ -99,7 +103,25 @@ class NameCache:
                 self._hold(row["key"], row["comparable"])
                 self._recent.append(row)
 
+    def warm(self, engine: Engine) -> None:
+        """Load the keys now, on a thread of its own, rather than at the first check: the
+        checks that come meanwhile wait for it, the process's other work does not."""
+
+        def load() -> None:
+            try:
+                with engine.connect() as connection:
+                    self._catch_up(connection)
+            except Exception:
+                # The first check loads them, or says why it cannot.
+                _log.warning("the name cache could not load", exc_info=True)
+
+        self._warming = threading.Thread(target=load, name="name-cache", daemon=True)
+        self._warming.start()
+
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         with self._reading:
             if self._own is not None:
                 self._own.close()
@@ -120,9 +142,12 @@ class NameCache:
                 row.sequence == after and row.id == after_id for row in rows
             )
         with self._lock:
-            if stale and self._loads == loads:
-                self._load(connection)
-                rows = self._read(connection, _FOLLOW, {"after": self._after})
+            if stale:
+                # Unless another check (or the warm-up) has loaded since this one looked.
+                if self._loads == loads:
+                    self._load(connection)
+                after = self._after
+                rows = self._read(connection, _FOLLOW, {"after": after})
             self._checked_at, self._recent = time.monotonic(), []
             for row in rows:
                 if row.resource_type == "actor" and row.name and row.sequence > after:

@@ -127,3 +127,14 @@ def test_an_old_name_the_cache_still_holds_is_not_a_likely_duplicate(client, reg
     new = client.post("/v1/actors", json=body | {"name": "Horizons Sahel-Nantes"})
     assert new.status_code == 409
     assert [c["id"] for c in new.json()["candidates"]] == [actor["id"]]
+
+
+def test_a_warmed_cache_is_loaded_once_and_still_follows_the_feed(engine):
+    names = NameCache(engine)
+    try:
+        names.warm(engine)
+        _write_elsewhere(engine, "Association Kayes Solidarité Montreuil")
+        assert _found(names, engine, "Association Kayes Solidarité Montreuil")
+        assert names._loads == 1  # the first check did not load again
+    finally:
+        names.close()
