@@ -75,7 +75,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         )
         if dispatcher is not None:
             dispatcher.start()
-        name_cache.warm(engine)
+        name_cache.warm()
         yield
         if dispatcher is not None:
             dispatcher.stop()

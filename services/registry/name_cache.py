@@ -61,7 +61,7 @@ class NameCache:
     Safe to share between threads; `close` closes its own connections."""
 
     def __init__(self, engine: Engine, *, max_idle: float = MAX_IDLE_SECONDS) -> None:
-        self._max_idle = max_idle
+        self._engine, self._max_idle = engine, max_idle
         # SQLite: an engine of its own, so that it never waits for a connection the requests
         # of its process hold (their pool lends no more than it has).
         self._reader = make_engine(str(engine.url)) if engine.dialect.name == "sqlite" else None
@@ -103,13 +103,13 @@ class NameCache:
                 self._hold(row["key"], row["comparable"])
                 self._recent.append(row)
 
-    def warm(self, engine: Engine) -> None:
+    def warm(self) -> None:
         """Load the keys now, on a thread of its own, rather than at the first check: the
         checks that come meanwhile wait for it, the process's other work does not."""
 
         def load() -> None:
             try:
-                with engine.connect() as connection:
+                with self._engine.connect() as connection:
                     self._catch_up(connection)
             except Exception:
                 # The first check loads them, or says why it cannot.

@@ -132,7 +132,7 @@ def test_an_old_name_the_cache_still_holds_is_not_a_likely_duplicate(client, reg
 def test_a_warmed_cache_is_loaded_once_and_still_follows_the_feed(engine):
     names = NameCache(engine)
     try:
-        names.warm(engine)
+        names.warm()
         _write_elsewhere(engine, "Association Kayes Solidarité Montreuil")
         assert _found(names, engine, "Association Kayes Solidarité Montreuil")
         assert names._loads == 1  # the first check did not load again
