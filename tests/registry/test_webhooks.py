@@ -2,6 +2,7 @@
 lose an event, and endpoints that cannot point into private networks."""
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +101,38 @@ def test_event_type_filters_choose_what_an_endpoint_receives(
     assert [r.event["type"] for r in receiver.received] == ["convention.created"]
     bad = client.post("/v1/webhooks", json={"url": receiver.url, "event_types": ["actor.exploded"]})
     assert bad.status_code == 422
+
+
+def test_a_change_makes_one_delivery_per_subscribed_endpoint_with_a_time_ordered_id(
+    client, registry: Registry, receiver: Receiver, engine
+):
+    """Endpoints subscribed to every type or to this one get a delivery, others and disabled
+    ones none; each delivery's id is time-ordered (version 7), as every new row's, and it is
+    due at once."""
+    everything = subscribe(client, receiver)
+    actors_only = subscribe(client, receiver, event_types=["actor.created", "actor.updated"])
+    subscribe(client, receiver, event_types=["convention.created"])
+    disabled = subscribe(client, receiver)
+    client.patch(f"/v1/webhooks/{disabled['id']}", json={"enabled": False})
+    before = datetime.now(UTC)
+    actor = registry.actor("association", "Eau Vive")
+    with Session(engine) as session:
+        event = session.exec(select(Event).where(Event.resource_id == uuid.UUID(actor["id"]))).one()
+        deliveries = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.event_sequence == event.sequence)
+        ).all()
+    assert sorted(str(d.endpoint_id) for d in deliveries) == sorted(
+        [everything["id"], actors_only["id"]]
+    )
+    for delivery in deliveries:
+        assert delivery.id.version == 7
+        made = datetime.fromtimestamp(int(delivery.id.hex[:12], 16) / 1000, UTC)
+        assert before - timedelta(seconds=1) <= made <= datetime.now(UTC)
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
+        assert delivery.next_attempt_at is not None
+        for moment in (delivery.created_at, delivery.next_attempt_at):
+            assert abs(moment - event.occurred_at) < timedelta(seconds=1)
+    assert deliveries[0].id != deliveries[1].id
 
 
 def test_a_receiver_down_during_50_changes_gets_every_event_when_it_comes_back(
