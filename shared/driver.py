@@ -88,7 +88,10 @@ def execute_plain(
             returns_rows = cursor.description is not None
         if not returns_rows:
             return []
-        return _read(plan, cursor.fetchall())
+        fetched = cursor.fetchall()
+        if len(fetched) > _KEEP_AFTER_ROWS:
+            kept = False  # its result stays in the cursor until the next statement
+        return _read(plan, fetched)
     except dialect.loaded_dbapi.Error as error:
         dead = dialect.is_disconnect(error, dbapi_connection, cursor)
         raise sqlalchemy_error(
@@ -100,6 +103,9 @@ def execute_plain(
 
 
 _CURSOR = "passerelles.driver_cursor"
+# A cursor is kept with the result of its last statement: after a large one (a page of the
+# name cache's load) it is closed, and the connection's next statement makes a new one.
+_KEEP_AFTER_ROWS = 1_000
 
 
 def _kept_cursor(connection: Connection, dbapi_connection: Any) -> Any:
@@ -110,7 +116,7 @@ def _kept_cursor(connection: Connection, dbapi_connection: Any) -> Any:
     lock.)"""
     info = connection.connection.info
     cursor = info.get(_CURSOR)
-    if cursor is None or cursor.connection is not dbapi_connection or cursor.closed:
+    if cursor is None or cursor.closed or cursor.connection is not dbapi_connection:
         cursor = info[_CURSOR] = dbapi_connection.cursor()
     return cursor
 

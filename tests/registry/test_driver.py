@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.models import ActorNameKey, Event
-from shared.driver import execute_plain
+from shared.driver import _CURSOR, execute_plain
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _KEYS = ActorNameKey.__table__  # type: ignore[attr-defined]
@@ -127,6 +127,35 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error(engine: Engine):
         execute_plain(connection, insert(_KEYS), row)
     with engine.connect() as connection, connection.begin(), pytest.raises(IntegrityError):
         execute_plain(connection, insert(_KEYS), row)
+
+
+def test_a_connections_statements_share_one_kept_cursor_but_a_large_result_is_let_go(
+    engine: Engine,
+):
+    """On PostgreSQL one driver cursor serves a pooled connection's statements, after a failed
+    one too; one that fetched many rows is closed rather than kept holding them."""
+    owner = uuid.uuid4()
+    rows = [{"key": f"kept|{i}", "actor_id": owner, "comparable": f"c {i}"} for i in range(1_200)]
+    small = select(_KEYS.c.key).where(_KEYS.c.actor_id == owner).limit(3)
+    large = select(_KEYS.c.key).where(_KEYS.c.actor_id == owner)
+    with engine.connect() as connection:
+        kept = engine.dialect.name == "postgresql"
+        with connection.begin():
+            execute_plain(connection, insert(_KEYS), rows)
+        with connection.begin():
+            assert len(execute_plain(connection, small, {})) == 3
+            cursor = connection.connection.info.get(_CURSOR)
+            assert (cursor is not None) == kept
+            with pytest.raises(IntegrityError):
+                execute_plain(connection, insert(_KEYS), rows[0])
+        with connection.begin():
+            assert len(execute_plain(connection, small, {})) == 3
+            assert connection.connection.info.get(_CURSOR) is cursor
+            assert len(execute_plain(connection, large, {})) == len(rows)
+            if kept:
+                assert cursor.closed
+            assert len(execute_plain(connection, small, {})) == 3
+            assert (connection.connection.info.get(_CURSOR) is not cursor) == kept
 
 
 def test_with_a_statement_listener_every_statement_goes_through_sqlalchemy(engine: Engine):
