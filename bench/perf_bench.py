@@ -24,10 +24,7 @@ What it does:
    serve`, `python -m services.matching serve`, `python bench/bare_app.py`: same FastAPI and
    uvicorn, one worker) with the write and query rate limits off. The server under load is
    pinned to CPU 0 with `taskset -c 0`, `wrk` to CPU 1 (`wrk -t1 -c32 -dNs`); the bare app
-   stays up the whole run, on CPU 0 too. While the registry is measured on a PostgreSQL server
-   of this machine, the server's processes are kept on CPU 1 as well, and given back their
-   CPUs afterwards (`processes.database_server_on`; `--database-anywhere` leaves them to the
-   scheduler, which ran them on CPU 0 a good part of the time).
+   stays up the whole run, on CPU 0 too.
 4. **Throughput** figures are interleaved rounds (bare GET, each GET endpoint, bare POST, the
    POST) repeated `--runs` times after a warm-up; the value is the median req/s, the ratio the
    median of each round's ratio to the bare endpoint of that round. After them,
@@ -642,8 +639,6 @@ class Context:
     logs: Path
     bare_url: str = ""
     findings: list[str] = field(default_factory=list)
-    # Where PostgreSQL's processes ran while the registry was measured, if it was.
-    database_placement: str = ""
 
 
 def registry_server(
@@ -696,7 +691,7 @@ def registry_phase(database: Database, ctx: Context, bare: dict[str, Load]) -> l
     work = Path(tempfile.mkdtemp(prefix="passerelles-perf-"))
     label = f"{backend}-{scale}-registry"
     try:
-        with working_copy(database, work) as url, database_off_server_cpu(url, ctx) as url:
+        with working_copy(database, work) as url:
             ids = sample_actors(url, 1000, args.seed)
             kind, country, count = commonest_kind_country(url)
             paths = work / "actor-paths.txt"
@@ -758,20 +753,6 @@ def registry_phase(database: Database, ctx: Context, bare: dict[str, Load]) -> l
         shutil.rmtree(work, ignore_errors=True)
     figures.append(import_figure(database))
     return figures
-
-
-@contextmanager
-def database_off_server_cpu(url: str, ctx: Context) -> Iterator[str]:
-    """PostgreSQL's processes on the load generator's CPU while the registry is measured,
-    unless `--database-anywhere` (`processes.database_server_on`): the database's CPU is not
-    the registry's serving. SQLite runs in the registry's process, and counts there."""
-    if make_url(url).get_backend_name() != "postgresql" or ctx.args.database_anywhere:
-        yield url
-        return
-    with processes.database_server_on(url, LOAD_CPU) as done:
-        log(f"  {done}")
-        ctx.database_placement = done
-        yield url
 
 
 def write_cost_figure(url: str, database: "Database", bare_post: float, ctx: Context) -> Figure:
@@ -1398,12 +1379,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="use `services.registry generate` (default: when it exists)",
     )
-    parser.add_argument(
-        "--database-anywhere",
-        action="store_true",
-        help="leave PostgreSQL's processes where the scheduler puts them while the registry is "
-        "measured (by default they are kept on wrk's CPU, off the registry's)",
-    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached databases")
     parser.add_argument("--build-timeout", type=float, default=900, help="seconds (default 900)")
     parser.add_argument("--json", type=Path, default=CACHE / "last-bench.json")
@@ -1510,7 +1485,6 @@ def main(argv: list[str] | None = None) -> int:
         "ratio to the bare endpoint of the same round. Data: "
         + ("generator" if use_generator else "sister-city network")
         + f", seed {args.seed}."
-        + (f" Registry on PostgreSQL: {ctx.database_placement}." if ctx.database_placement else "")
     )
     for line in notes(figures):
         print(line)

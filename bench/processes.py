@@ -26,7 +26,6 @@ __all__ = [
     "Server",
     "copy_sqlite",
     "database_copy",
-    "database_server_on",
     "free_port",
     "matching_command",
     "matching_env",
@@ -237,73 +236,6 @@ def database_copy(url: str, work: Path, admin_url: str | None = None) -> Iterato
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
-
-
-@contextmanager
-def database_server_on(url: str, cpu: int) -> Iterator[str]:
-    """Keep the PostgreSQL server behind `url` on `cpu` meanwhile, if it runs on this machine
-    and this user may move its processes; their CPUs are given back afterwards. Yields what
-    was done, or why nothing was.
-
-    A benchmark pins the server under test to one core and its load generator to another; the
-    database's backends, left to the scheduler, also ran on the first one, woken there by the
-    server's queries (on the shared 2-core machines, half the time the registry was runnable on
-    CPU 0 a backend was too), and their CPU was counted against the registry. In production the
-    database has a machine or cores of its own. A backend started meanwhile inherits the
-    postmaster's CPU.
-    """
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    finally:
-        engine.dispose()
-    postmaster = _parent(backend)
-    # The backend's process id is the server's: in a container or on another machine, this
-    # machine's process of that number is another program.
-    if postmaster is None or not (_is_postgres(backend) and _is_postgres(postmaster)):
-        yield "PostgreSQL left where the scheduler puts it: its server is not on this machine"
-        return
-    original = os.sched_getaffinity(postmaster)
-    try:
-        os.sched_setaffinity(postmaster, {cpu})
-    except PermissionError:
-        yield f"PostgreSQL left where the scheduler puts it: no permission to move it to CPU {cpu}"
-        return
-    try:
-        for child in _children(postmaster):
-            with suppress(ProcessLookupError, PermissionError):
-                os.sched_setaffinity(child, {cpu})
-        yield f"PostgreSQL's processes on CPU {cpu}"
-    finally:
-        for pid in (postmaster, *_children(postmaster)):
-            with suppress(ProcessLookupError, PermissionError):
-                os.sched_setaffinity(pid, original)
-
-
-def _parent(pid: int) -> int | None:
-    """The parent of process `pid` on this machine, or None if there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # After the command's name in parentheses (which may hold spaces): state, then the parent.
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def _is_postgres(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() in {"postgres", "postmaster"}
-    except OSError:
-        return False
-
-
-def _children(pid: int) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and _parent(int(entry.name)) == pid
-    ]
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
