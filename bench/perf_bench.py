@@ -1433,7 +1433,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with processes.serving(
             [sys.executable, str(BARE_APP), "--port", str(bare_port)],
-            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            env=processes.own_environment(),
             cwd=bare_work,
             port=bare_port,
             cpu=SERVER_CPU,

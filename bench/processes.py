@@ -30,6 +30,7 @@ __all__ = [
     "matching_command",
     "matching_env",
     "memory_kb",
+    "own_environment",
     "registry_command",
     "registry_env",
     "run",
@@ -54,12 +55,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def own_environment() -> dict[str, str]:
+    """This process's environment but its PYTHONPATH: a service started with it imports the
+    tree its virtual environment's editable install points at, unless told otherwise."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 def registry_env(database_url: str, work: Path, **extra: str) -> dict[str, str]:
     """The environment of a registry process on `database_url`, its cursor secret in `work`
     (the caller's PYTHONPATH left out, unless `extra` sets one)."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     return {
-        **env,
+        **own_environment(),
         "DATABASE_URL": database_url,
         "CURSOR_SECRET_FILE": str(work / "cursor-secret"),
         **extra,
