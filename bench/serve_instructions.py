@@ -44,11 +44,12 @@ import httpx  # noqa: E402
 
 from bench import processes  # noqa: E402
 from bench.perf_bench import RATE_LIMITS_OFF  # noqa: E402
-from bench.write_cost import _body  # noqa: E402
+from bench.write_cost import actor_body  # noqa: E402
 
 BARE_APP = HERE / "bare_app.py"
 SERVER_CPU, CLIENT_CPU = 0, 1
-# The services of this tree, and the same string hashes in each run (see write_instructions.py).
+# The services of this tree, and the same string hashes in each run. Not write_instructions.py's
+# TREE, which holds the whole environment: a DATABASE_URL of the caller's would win over the copy.
 TREE = {"PYTHONPATH": str(HERE.parent), "PYTHONHASHSEED": "0"}
 _TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
 
@@ -113,7 +114,7 @@ def _count(
     """Instructions the server ran for `args.writes` POSTs, after `args.warmup` of them."""
     rng = random.Random(args.seed)
     bodies = [
-        _body(rng, number).model_dump(mode="json", exclude_unset=True)
+        actor_body(rng, number).model_dump(mode="json", exclude_unset=True)
         for number in range(args.warmup + args.writes)
     ]
     _send(url, path, bodies[: args.warmup], headers, args.clients)
@@ -121,16 +122,14 @@ def _count(
     before = set(out.parent.glob(out.name + ".*"))
     _send(url, path, bodies[args.warmup :], headers, args.clients)
     _control("-d", process.pid)
+    # The dump's total is among its last lines: it is whole once the total can be read.
     deadline = time.monotonic() + 120
-    while not (dumped := set(out.parent.glob(out.name + ".*")) - before):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"callgrind wrote no dump beside {out}")
+    while time.monotonic() < deadline:
+        for dump in set(out.parent.glob(out.name + ".*")) - before:
+            if found := _TOTAL.search(dump.read_text()):
+                return int(found.group(1))
         time.sleep(0.5)
-    time.sleep(1)  # the dump is written as it is named
-    found = _TOTAL.search(max(dumped).read_text())
-    if found is None:
-        raise SystemExit(f"no total in {max(dumped)}")
-    return int(found.group(1))
+    raise SystemExit(f"callgrind wrote no whole dump beside {out}")
 
 
 def _control(option: str, pid: int) -> None:

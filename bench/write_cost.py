@@ -66,7 +66,8 @@ def _word(rng: random.Random, syllables: int) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(syllables)).capitalize()
 
 
-def _body(rng: random.Random, number: int) -> ActorCreate:
+def actor_body(rng: random.Random, number: int) -> ActorCreate:
+    """A write's body with a random name, as `wrk_post.lua` sends (also `serve_instructions.py`)."""
     name = " ".join(_word(rng, n) for n in (3, 2, 4, 3))
     return ActorCreate.model_validate(
         {
@@ -129,8 +130,8 @@ def main() -> None:
         if connection is not None:
             _end(connection, lost=False)
 
-    run([_body(rng, number) for number in range(200)])  # warm-up: caches, compiled statements
-    bodies = [_body(rng, number) for number in range(10_000, 10_000 + args.writes)]
+    run([actor_body(rng, number) for number in range(200)])  # warm-up: caches, compiled statements
+    bodies = [actor_body(rng, number) for number in range(10_000, 10_000 + args.writes)]
     cpu, wall = time.process_time(), time.perf_counter()
     run(bodies)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
