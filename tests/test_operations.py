@@ -2,12 +2,14 @@
 Prometheus metrics; readiness; JSON log lines. The real topology is in
 tests/test_operations_topology.py."""
 
+import gc
 import json
 import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +28,7 @@ from shared.access import Scope
 from shared.http import http_client
 from shared.language import preferred_language
 from shared.migrate import downgrade, upgrade
-from shared.operations.collector import YOUNG_THRESHOLD
+from shared.operations.collector import YOUNG_THRESHOLD, collection_paused
 from shared.operations.logs import configure_logging
 from shared.operations.request_id import request_id_context
 from tests.conftest import assert_problem, bearer, issue_key, settings_for_tests
@@ -338,3 +340,66 @@ def test_a_served_registry_keeps_what_start_up_built_out_of_the_collectors_passe
     # Start-up made tens of thousands of objects; all are frozen, young passes are spaced out.
     assert frozen > 20_000, frozen
     assert young == YOUNG_THRESHOLD != before
+
+
+def test_a_served_process_keeps_its_state_out_of_the_collectors_passes_and_frees_what_it_replaced():
+    # In a process of its own, as above.
+    script = (
+        "import gc, weakref\n"
+        "from shared.operations import collector\n"
+        "class Graph:\n"
+        "    def __init__(self): self.me, self.nodes = self, [dict(n=i) for i in range(1000)]\n"
+        "graph = Graph(); old = weakref.ref(graph)\n"
+        "collector.keep_out_of_passes()\n"
+        "print(gc.get_freeze_count())\n"  # not a served process: nothing frozen
+        "collector.mark_serving()\n"
+        "collector.keep_out_of_passes()\n"
+        "print(gc.get_freeze_count())\n"
+        "graph = Graph()\n"  # the replacement: the old one is a cycle the collector must free
+        "collector.keep_out_of_passes()\n"
+        "print(old() is None, gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    unserved, frozen, replaced = done.stdout.splitlines()
+    assert int(unserved) == 0
+    assert int(frozen) > 1000  # the graph and its dicts among all the process holds
+    freed, frozen_again = replaced.split()
+    assert freed == "True"
+    assert int(frozen_again) > 1000
+
+
+def test_the_collector_stays_paused_until_the_last_overlapping_pause_ends():
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        seen: list[bool] = []
+
+        def first() -> None:
+            with collection_paused():
+                first_in.set()
+                second_in.wait(5)
+            first_out.set()
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        first_in.wait(5)
+        with collection_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first pause ended, this one has not
+        thread.join(5)
+        seen.append(gc.isenabled())
+        assert seen == [False, True]
+        gc.disable()
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()

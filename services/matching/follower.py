@@ -25,6 +25,7 @@ from services.matching.hotspots import OverlapIndex, OverlapModel
 from services.matching.ranking.ranker import Ranker
 from services.matching.registry_client import FeedGap, RegistryClient
 from shared.events import Event, parse_event
+from shared.operations.collector import keep_out_of_passes
 from shared.operations.memory import release_freed_memory
 from shared.operations.metrics import EVENTS_APPLIED
 from shared.operations.request_id import request_id_context
@@ -207,6 +208,10 @@ class Follower:
                 log.error("snapshot item skipped: %s", reason)
                 self.holder.skip(None, reason)
         log.info("graph loaded from the registry at sequence %d", snapshot.head)
+        # The graph, now in place, out of the collector's full passes; the one it replaced, and
+        # the snapshot's records, freed by the pass this makes.
+        del snapshot, graph, overlaps
+        keep_out_of_passes()
         release_freed_memory()  # what parsing a few hundred thousand records left in the heap
 
     def poll(self) -> int:

@@ -1,5 +1,7 @@
 """The cycle collector of a request-serving process: what start-up built stays out of its
-passes, and young objects are collected less often.
+passes, young objects are collected less often, a large piece of background work can hold the
+collector off while it runs (`collection_paused`), and a service's one large structure can be
+left out of its passes (`keep_out_of_passes`).
 
 A registry process builds tens of thousands of long-lived objects at start-up (modules, the
 ORM's mappers, SQLAlchemy's compiled statements, FastAPI's routes and models), and every full
@@ -11,8 +13,17 @@ and a young pass every 10,000 allocations, 3 % (569–588 → 639–653 pages a 
 """
 
 import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["YOUNG_THRESHOLD", "tune_collector"]
+__all__ = [
+    "YOUNG_THRESHOLD",
+    "collection_paused",
+    "keep_out_of_passes",
+    "mark_serving",
+    "tune_collector",
+]
 
 YOUNG_THRESHOLD = 10_000
 
@@ -24,3 +35,62 @@ def tune_collector() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_enabled_before = True
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No automatic pass of the cycle collector in the process while this runs, from any thread;
+    nested or overlapping uses keep it off until the last one ends.
+
+    For a large piece of work that makes hundreds of thousands of objects, most of them freed by
+    reference counting when it ends (a copy of the matching graph, a feature space, the
+    ranker's training, the hotspots' read model). Each full pass walks every tracked object of
+    the process, and such work sets off one after another as its objects pile up: a pass stops
+    every thread, and one of 3.5 s in a training at 100,000 actors held the feed follower and
+    every request that long. What is garbage meanwhile waits for the next pass after it."""
+    global _pauses, _enabled_before
+    with _pause_lock:
+        if _pauses == 0:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()
+
+
+# Whether this process is a served service and nothing else (`shared.operations.serve`): only
+# then does `keep_out_of_passes` freeze its heap, which would outlive a test sharing the process.
+_serving = False
+
+
+def mark_serving() -> None:
+    """Say that this process serves a service's app and nothing else."""
+    global _serving
+    _serving = True
+
+
+def keep_out_of_passes() -> None:
+    """Leave what the process holds now out of the cycle collector's passes for good, after one
+    full pass: for a service whose state is one large structure built once and then changed a
+    little at a time (the matching graph, millions of dicts at 100,000 actors). Each full pass
+    walked it all, 2.5–5 s with every thread stopped, set off by any large piece of work.
+
+    Call it again after replacing that structure: the one replaced comes back within the
+    collector's reach first (a graph is a reference cycle with its cached views, which only the
+    collector frees), and that pass frees it. What is kept out is still freed by reference
+    counting when nothing refers to it any more. Only in a served process (`mark_serving`)."""
+    if not _serving:
+        return
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -6,7 +6,7 @@ from typing import Any
 import uvicorn
 from uvicorn.importer import import_from_string
 
-from shared.operations.collector import tune_collector
+from shared.operations.collector import mark_serving, tune_collector
 from shared.operations.logs import configure_logging
 from shared.settings import ServiceSettings
 
@@ -38,6 +38,7 @@ def serve(
     between two events, an embedded webhook dispatcher hands back what it has in flight.
     """
     configure_logging(settings.log_format, settings.log_level)
+    mark_serving()
     uvicorn.run(
         partial(build_app, factory, frozen_start_up),
         factory=True,
