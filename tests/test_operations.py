@@ -2,14 +2,12 @@
 Prometheus metrics; readiness; JSON log lines. The real topology is in
 tests/test_operations_topology.py."""
 
-import gc
 import json
 import logging
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +26,7 @@ from shared.access import Scope
 from shared.http import http_client
 from shared.language import preferred_language
 from shared.migrate import downgrade, upgrade
-from shared.operations.collector import YOUNG_THRESHOLD, collection_paused
+from shared.operations.collector import YOUNG_THRESHOLD
 from shared.operations.logs import configure_logging
 from shared.operations.request_id import request_id_context
 from tests.conftest import assert_problem, bearer, issue_key, settings_for_tests
@@ -369,37 +367,3 @@ def test_a_served_process_keeps_its_state_out_of_the_collectors_passes_and_frees
     freed, frozen_again = replaced.split()
     assert freed == "True"
     assert int(frozen_again) > 1000
-
-
-def test_the_collector_stays_paused_until_the_last_overlapping_pause_ends():
-    enabled = gc.isenabled()
-    gc.enable()
-    try:
-        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-        seen: list[bool] = []
-
-        def first() -> None:
-            with collection_paused():
-                first_in.set()
-                second_in.wait(5)
-            first_out.set()
-
-        thread = threading.Thread(target=first)
-        thread.start()
-        first_in.wait(5)
-        with collection_paused():
-            second_in.set()
-            first_out.wait(5)
-            seen.append(gc.isenabled())  # the first pause ended, this one has not
-        thread.join(5)
-        seen.append(gc.isenabled())
-        assert seen == [False, True]
-        gc.disable()
-        with collection_paused():
-            pass
-        assert not gc.isenabled()  # off before, off after
-    finally:
-        if enabled:
-            gc.enable()
-        else:
-            gc.disable()

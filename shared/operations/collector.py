@@ -1,7 +1,6 @@
 """The cycle collector of a request-serving process: what start-up built stays out of its
-passes, young objects are collected less often, a large piece of background work can hold the
-collector off while it runs (`collection_paused`), and a service's one large structure can be
-left out of its passes (`keep_out_of_passes`).
+passes, young objects are collected less often, and a service's one large structure can be left
+out of its passes (`keep_out_of_passes`).
 
 A registry process builds tens of thousands of long-lived objects at start-up (modules, the
 ORM's mappers, SQLAlchemy's compiled statements, FastAPI's routes and models), and every full
@@ -13,13 +12,9 @@ and a young pass every 10,000 allocations, 3 % (569–588 → 639–653 pages a 
 """
 
 import gc
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = [
     "YOUNG_THRESHOLD",
-    "collection_paused",
     "keep_out_of_passes",
     "mark_serving",
     "tune_collector",
@@ -35,41 +30,6 @@ def tune_collector() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_enabled_before = True
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """No automatic pass of the cycle collector in the process while this runs, from any thread;
-    nested or overlapping uses keep it off until the last one ends.
-
-    For a large piece of work that makes hundreds of thousands of objects, most of them freed by
-    reference counting when it ends (a copy of the matching graph, a feature space, the
-    ranker's training, the hotspots' read model). Each full pass walks every tracked object of
-    the process, and such work sets off one after another as its objects pile up: a pass stops
-    every thread, and one of 3.5 s in a training at 100,000 actors held the feed follower and
-    every request that long. When the last pause ends, a pass of the young generations frees
-    what the work left in cycles: everything it made is still young, no pass having run."""
-    global _pauses, _enabled_before
-    with _pause_lock:
-        if _pauses == 0:
-            _enabled_before = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            resumed = _pauses == 0 and _enabled_before
-            if resumed:
-                gc.enable()
-        if resumed:  # outside the lock: a finaliser may pause again
-            gc.collect(1)
 
 
 # Whether this process is a served service and nothing else (`shared.operations.serve`): only

@@ -24,7 +24,6 @@ from typing import Any
 from services.matching.graph import CooperationGraph
 from services.matching.ranking.features import FeatureSpace
 from services.matching.ranking.model import PRIOR, RankingModel
-from shared.operations.collector import collection_paused
 from shared.operations.memory import release_freed_memory
 
 __all__ = ["Ranker"]
@@ -96,17 +95,14 @@ class Ranker:
         started = time.monotonic()
         space = None
         copy = CooperationGraph()
-        # Without the collector's full passes, which the copy's objects would set off: each
-        # stops every thread (`collection_paused`).
-        with collection_paused():
-            try:
-                copy = graph.read_copy(lock)
-                space = FeatureSpace.of(copy)
-            except Exception:  # the current space keeps serving; the next query tries again
-                log.exception("building the feature space failed")
-            finally:
-                copy.discard()
-        release_freed_memory()
+        try:
+            copy = graph.read_copy(lock)
+            space = FeatureSpace.of(copy)
+        except Exception:  # the current space keeps serving; the next query tries again
+            log.exception("building the feature space failed")
+        finally:
+            copy.discard()
+            release_freed_memory()
         with lock:
             if space is not None and (self._space_revision or -1) <= revision:
                 self._install(space, revision, started)

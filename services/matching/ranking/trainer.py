@@ -3,9 +3,7 @@
 Training works on a copy of the graph that `train` takes a slice at a time under the holder's
 lock (`CooperationGraph.read_copy`: the follower and suggestions wait at most one slice) and runs
 outside it, so suggestions keep being served (by the previous model) meanwhile; the new model
-replaces the old one in a single assignment. The cycle collector is held off meanwhile
-(`collection_paused`): the copy and the training set its objects would otherwise set off full
-passes that stop every thread, the follower's included, for seconds each.
+replaces the old one in a single assignment.
 """
 
 import logging
@@ -14,7 +12,6 @@ import time
 
 from services.matching.follower import GraphHolder
 from services.matching.ranking.training import train
-from shared.operations.collector import collection_paused
 from shared.operations.memory import release_freed_memory
 
 __all__ = ["Trainer"]
@@ -50,8 +47,7 @@ class Trainer:
             self.holder.ranker.training = True
         started = time.monotonic()
         try:
-            with collection_paused():
-                model = train(graph, lock=self.holder.lock, seed=self.seed)
+            model = train(graph, lock=self.holder.lock, seed=self.seed)
         except Exception as error:  # a failed training keeps the model that serves
             log.exception("training the ranker failed; the current model keeps serving")
             with self.holder.lock:
